@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,21 +16,22 @@ PROCESS_MARKER = "ROLLCHECK_LOCALENV_STATE"
 
 @dataclass(frozen=True)
 class Ports:
-    """Loopback ports, fixed so that env.sh stays valid across restarts."""
+    """Loopback ports, fixed so that env.sh stays valid across restarts, and below the kernel's ephemeral range
+    (32768 and up) so that no outgoing connection or port-0 listener can be holding one when we start."""
 
-    etcd_client: int = 32379
+    etcd_client: int = 12379
     """etcd client URL (http)."""
-    etcd_peer: int = 32380
+    etcd_peer: int = 12380
     """etcd peer URL; single member, but etcd insists on one."""
-    apiserver: int = 36443
+    apiserver: int = 16443
     """kube-apiserver secure port."""
-    controller_manager: int = 36257
+    controller_manager: int = 16257
     """kube-controller-manager secure port (serves /healthz)."""
-    prometheus: int = 39090
+    prometheus: int = 19090
     """Prometheus web and API."""
-    alertmanager: int = 39093
+    alertmanager: int = 19093
     """Alertmanager web and API."""
-    alert_receiver: int = 39095
+    alert_receiver: int = 19095
     """Where Alertmanager delivers webhooks by default; tests and `rollcheck serve` listen here."""
 
 
@@ -43,8 +45,12 @@ class Layout:
 
     @classmethod
     def default(cls) -> Layout:
+        """The repository's `.localenv`, or ROLLCHECK_LOCALENV_DIR with every port shifted by
+        ROLLCHECK_LOCALENV_PORT_OFFSET, so a second, independent environment can run beside the first."""
         state = Path(os.environ.get("ROLLCHECK_LOCALENV_DIR", REPO_ROOT / ".localenv")).resolve()
-        return cls(state=state, ports=Ports())
+        offset = int(os.environ.get("ROLLCHECK_LOCALENV_PORT_OFFSET", "0"))
+        ports = Ports(**{name: port + offset for name, port in dataclasses.asdict(Ports()).items()})
+        return cls(state=state, ports=ports)
 
     @property
     def pki(self) -> Path:

@@ -1,0 +1,55 @@
+# The two commands that do everything on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: venv deps system-packages binaries localenv localenv-down test unit lint typecheck demo bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian packages the local environment and the browser tests need (root, as on CI and the dev machines).
+SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# Builds kube-apiserver, kube-controller-manager, kubectl, etcd and helm once per machine (cached by version).
+binaries:
+	scripts/build-binaries
+
+deps: venv system-packages binaries
+
+localenv: deps
+	scripts/localenv up
+
+localenv-down:
+	scripts/localenv down
+
+lint: venv
+	$(VENV)/bin/ruff check rollcheck plugins checks scripts tests bench
+	$(VENV)/bin/ruff format --check rollcheck plugins checks scripts tests bench
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+# Every test, including those on the local environment (started here, or reused if it is up).
+test: deps lint typecheck localenv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Quick loop without the local environment.
+unit: venv
+	$(PY) -m pytest -m "not localenv" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .localenv rollcheck-report demo-report build *.egg-info

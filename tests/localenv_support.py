@@ -1,0 +1,162 @@
+"""Helpers for tests on the local environment: deploying demo releases and waiting for rollouts."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from typing import TypeVar
+
+from kubernetes import client
+from rollcheck_localenv.layout import Ports
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PORT_ANNOTATION = "localenv.rollcheck.dev/port"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LocalEnv:
+    state_dir: Path
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def kubectl(self) -> Path:
+        return self.state_dir / "bin" / "kubectl"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{Ports().prometheus}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://127.0.0.1:{Ports().alertmanager}"
+
+    @property
+    def alert_receiver_port(self) -> int:
+        return Ports().alert_receiver
+
+    @property
+    def prometheus_rules(self) -> Path:
+        return self.state_dir / "prometheus" / "rules"
+
+    def run_kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.kubectl), f"--kubeconfig={self.kubeconfig}", *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def eventually(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.2) -> T:
+    """Poll until `probe` returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def demo_deployment(
+    name: str,
+    version: str,
+    *,
+    replicas: int = 2,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    annotations: dict[str, str] | None = None,
+    progress_deadline: int = 30,
+) -> dict[str, Any]:
+    """A Deployment manifest (raw JSON) running the demo service at `version`."""
+    metadata: dict[str, Any] = {"name": name, "labels": {"app": name}, "annotations": dict(annotations or {})}
+    if port is not None:
+        metadata["annotations"][PORT_ANNOTATION] = str(port)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "replicas": replicas,
+            "progressDeadlineSeconds": progress_deadline,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": f"rollcheck-demo:{version}",
+                            "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+class Releases:
+    """Deploys demo releases into one namespace and waits for them like `kubectl rollout status`."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, localenv: LocalEnv) -> None:
+        self.apps = client.AppsV1Api(api)
+        self.namespace = namespace
+        self.localenv = localenv
+
+    def deploy(self, name: str, version: str, **kwargs: Any) -> dict[str, Any]:
+        manifest = demo_deployment(name, version, **kwargs)
+        self.apps.create_namespaced_deployment(self.namespace, manifest)
+        return manifest
+
+    def set_release(self, name: str, version: str, env: dict[str, str] | None = None) -> None:
+        """Change the image (and env) like `kubectl set image`: a new revision."""
+        patch = {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": f"rollcheck-demo:{version}",
+                                "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
+                            }
+                        ]
+                    }
+                }
+            }
+        }
+        self.apps.patch_namespaced_deployment(name, self.namespace, patch)
+
+    def rollout_complete(self, name: str) -> bool:
+        """kubectl rollout status's 'successfully rolled out' test."""
+        deployment = self.apps.read_namespaced_deployment(name, self.namespace)
+        spec, status = deployment.spec, deployment.status
+        if (status.observed_generation or 0) < deployment.metadata.generation:
+            return False
+        updated = status.updated_replicas or 0
+        return (
+            updated >= spec.replicas
+            and (status.replicas or 0) <= updated
+            and (status.available_replicas or 0) >= updated
+        )
+
+    def wait_rollout(self, name: str, timeout: float = 60) -> None:
+        eventually(lambda: self.rollout_complete(name), timeout=timeout, what=f"rollout of {name}")
