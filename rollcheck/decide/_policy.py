@@ -1,0 +1,81 @@
+"""decide: a pure function from the verdict and the policy to what should happen. Every rule is here.
+
+Nothing in this module talks to a cluster, so every rule is unit-tested without one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from ..record._model import RollbackAction
+from ..record._model import Verdict
+from ..settings._model import OnInconclusive
+from ..settings._model import Settings
+
+__all__ = ["Decision", "Step", "decide"]
+
+
+class Step(enum.StrEnum):
+    ROLL_BACK = "roll_back"
+    """Roll the target back to its previous revision."""
+    DRY_RUN = "dry_run"
+    """Plan the rollback and record it, without changing the cluster."""
+    NOTHING = "nothing"
+    """Leave the target alone; `action` says why."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    step: Step
+    action: RollbackAction
+    """The report's rollback action when nothing is done (not_needed, disabled); for ROLL_BACK and DRY_RUN it
+    is the intended action, replaced by what actually happened."""
+    reason: str
+    """The rule that fired, in words."""
+    treat_as_failed: bool
+    """Whether the run fails as a bad release (an inconclusive verdict under on-inconclusive=rollback)."""
+
+
+def decide(
+    verdict: Verdict,
+    reason: str,
+    settings: Settings,
+    *,
+    session_interrupted: bool = False,
+    collection_failed: bool = False,
+) -> Decision:
+    """What to do about this verdict.
+
+    `session_interrupted` and `collection_failed` come from pytest's own exit status: an interrupted run or
+    one whose checks did not even load says nothing about the release, so it never rolls back.
+    """
+    if session_interrupted:
+        return Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, "the run was interrupted; never roll back", False)
+    if collection_failed:
+        return Decision(
+            Step.NOTHING,
+            RollbackAction.NOT_NEEDED,
+            "checks failed to load; a broken suite never rolls back",
+            False,
+        )
+    if verdict is Verdict.PASSED:
+        return Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, reason, False)
+    if verdict is Verdict.INCONCLUSIVE:
+        if settings.on_inconclusive is OnInconclusive.PASS:
+            return Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, f"{reason} (on-inconclusive=pass)", False)
+        if settings.on_inconclusive is OnInconclusive.FAIL:
+            return Decision(
+                Step.NOTHING,
+                RollbackAction.NOT_NEEDED,
+                f"{reason}; an inconclusive verdict never rolls back (on-inconclusive=fail)",
+                False,
+            )
+        reason = f"{reason} (on-inconclusive=rollback)"
+    if settings.target is None:
+        return Decision(Step.NOTHING, RollbackAction.DISABLED, f"{reason}; no target, so nothing to roll back", True)
+    if settings.dry_run:
+        return Decision(Step.DRY_RUN, RollbackAction.DRY_RUN, f"{reason}; dry run", True)
+    if not settings.rollback:
+        return Decision(Step.NOTHING, RollbackAction.DISABLED, f"{reason}; rollback disabled (--no-rollback)", True)
+    return Decision(Step.ROLL_BACK, RollbackAction.ROLLED_BACK, reason, True)
