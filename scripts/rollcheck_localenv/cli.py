@@ -1,4 +1,4 @@
-"""`scripts/localenv up|down|status|logs|identity`: one command for the whole local release environment."""
+"""`scripts/localenv up|down|status|restart|logs|identity`: one command for the whole local release environment."""
 
 from __future__ import annotations
 
@@ -117,6 +117,20 @@ def up(layout: Layout) -> int:
     return 0
 
 
+def restart(layout: Layout, names: list[str]) -> int:
+    """Restart some components (new code or flags) without touching the others or the cluster's state."""
+    known = {c.name for c in COMPONENTS}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        print(
+            f"localenv: unknown component(s) {', '.join(unknown)}; one of {', '.join(sorted(known))}", file=sys.stderr
+        )
+        return 2
+    for name in names:
+        processes.stop(layout, name)
+    return up(layout)
+
+
 def down(layout: Layout) -> int:
     for component in reversed(COMPONENTS):
         if processes.stop(layout, component.name):
@@ -175,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("up", help="build what is missing, start everything, wait until ready")
     commands.add_parser("down", help="stop everything up started")
     commands.add_parser("status", help="one line per component; exit 0 only if all are up")
+    restart_parser = commands.add_parser("restart", help="restart some components, keeping the cluster's state")
+    restart_parser.add_argument("components", nargs="+")
     log_parser = commands.add_parser("logs", help="show component logs")
     log_parser.add_argument("component", nargs="?")
     log_parser.add_argument("-n", "--lines", type=int, default=200)
@@ -191,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return down(layout)
     if args.command == "status":
         return status(layout)
+    if args.command == "restart":
+        return restart(layout, args.components)
     if args.command == "logs":
         return logs(layout, args.component, args.lines)
     return identity(layout, args.user, args.group, args.output)

@@ -104,6 +104,8 @@ def _controller_manager(layout: Layout, binaries: Path) -> list[str]:
         "statefulset-controller",
         "daemonset-controller",
         "garbage-collector-controller",
+        # Without it a deleted namespace stays Terminating forever and its pods keep running and taking load.
+        "namespace-controller",
     ]
     return [
         str(binaries / "kube-controller-manager"),

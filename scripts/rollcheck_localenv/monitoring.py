@@ -17,9 +17,7 @@ def write_prometheus_config(layout: Layout) -> Path:
     config = {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
         "rule_files": [str(layout.prometheus_rules / "*.yml")],
-        "alerting": {
-            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{layout.ports.alertmanager}"]}]}]
-        },
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{layout.ports.alertmanager}"]}]}]},
         "scrape_configs": [
             {
                 # Demo pods, discovered from the node agent's file; labels come from the pods.

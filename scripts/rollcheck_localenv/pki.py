@@ -136,9 +136,7 @@ def create_service_account_signer(directory: Path) -> KeyPair:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pair = KeyPair(directory / "sa.pub", directory / "sa.key")
     pair.cert.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     _write_key(pair.key, key)
     return pair
@@ -150,9 +148,7 @@ def write_kubeconfig(path: Path, *, server: str, ca: Path, client: KeyPair, user
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "localenv", "cluster": {"server": server, "certificate-authority": str(ca)}}],
-        "users": [
-            {"name": user, "user": {"client-certificate": str(client.cert), "client-key": str(client.key)}}
-        ],
+        "users": [{"name": user, "user": {"client-certificate": str(client.cert), "client-key": str(client.key)}}],
         "contexts": [{"name": "localenv", "context": {"cluster": "localenv", "user": user}}],
         "current-context": "localenv",
     }

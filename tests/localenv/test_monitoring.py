@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from typing import Any
+from typing import ClassVar
 
 import httpx
 import pytest
-
 from localenv_support import LocalEnv
 from localenv_support import Releases
 from localenv_support import eventually
@@ -66,7 +66,7 @@ def test_error_rate_knob_shows_in_prometheus(releases: Releases, localenv: Local
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    deliveries: list[tuple[str | None, dict[str, Any]]] = []
+    deliveries: ClassVar[list[tuple[str | None, dict[str, Any]]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -80,7 +80,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def alert_receiver(localenv: LocalEnv) -> Iterator[list[tuple[str | None, dict[str, Any]]]]:
-    deliveries: list[tuple[str | None, dict[str, Any]]] = []
+    deliveries: ClassVar[list[tuple[str | None, dict[str, Any]]]] = []
     handler = type("Receiver", (_Receiver,), {"deliveries": deliveries})
     server = ThreadingHTTPServer(("127.0.0.1", localenv.alert_receiver_port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
