@@ -23,8 +23,10 @@ class OnInconclusive(enum.StrEnum):
     """Treat it as passed (not recommended: a release gate that cannot see lets everything through)."""
 
 
+# A release that never answered 5xx has no 5xx series at all, so the numerator falls back to 0: without
+# `or vector(0)` every healthy release would measure "no data".
 DEFAULT_ERROR_RATE_QUERY = (
-    'sum(increase(http_requests_total{{{selector},code=~"5.."}}[{window}]))'
+    '(sum(increase(http_requests_total{{{selector},code=~"5.."}}[{window}])) or vector(0))'
     " / sum(increase(http_requests_total{{{selector}}}[{window}]))"
 )
 DEFAULT_REQUESTS_QUERY = "sum(increase(http_requests_total{{{selector}}}[{window}]))"

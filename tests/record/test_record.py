@@ -91,7 +91,7 @@ def test_report_schema(tmp_path: Path) -> None:
 def test_unwritable_report_dir_raises(tmp_path: Path) -> None:
     # A regular file where the directory should be: unwritable even for root, which ignores permission bits.
     (tmp_path / "taken").write_text("")
-    with pytest.raises(OSError):
+    with pytest.raises(NotADirectoryError):
         write_report(record(), tmp_path / "taken" / "out")
 
 
@@ -117,7 +117,9 @@ def test_no_log_line_when_nothing_happened() -> None:
     [
         (
             {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "9", "GITHUB_SHA": "f00", "GITHUB_REPOSITORY": "o/r"},
-            CiContext(ci="github-actions", pipeline_id="9", commit="f00", job_url="https://github.com/o/r/actions/runs/9"),
+            CiContext(
+                ci="github-actions", pipeline_id="9", commit="f00", job_url="https://github.com/o/r/actions/runs/9"
+            ),
         ),
         (
             {"GITLAB_CI": "true", "CI_PIPELINE_ID": "5", "CI_COMMIT_SHA": "abc", "CI_JOB_URL": "https://gl/j/1"},
