@@ -1,0 +1,120 @@
+"""The interface every rollback engine implements (one per workload kind), as data in and data out.
+
+engine = engine_for(TargetKind.DEPLOYMENT, kube)
+plan = engine.plan(target, namespace, verified, reason="error rate 7% > 1%")   # reads only
+if plan.skip_reason is None:
+    applied = engine.apply(plan, dry_run=False)      # the guard again, then one PATCH
+    if applied.skip_reason is None:
+        status = engine.wait(plan, timeout=300)      # kubectl rollout status
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Protocol
+
+from ..kube import JSON_PATCH
+from ..kube import Kube
+from ..kube import RolloutStatus
+from ..kube import UnsupportedKind
+from ..kube import template_images
+from ..target import Release
+from ..target import TargetKind
+from ..target import TargetRef
+
+__all__ = ["AppliedRollback", "RollbackEngine", "RollbackPlan", "engine_for"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackPlan:
+    """What a rollback would change, read from the cluster; nothing has been written yet."""
+
+    target: TargetRef
+    """The workload."""
+    namespace: str
+    """Its namespace."""
+    from_revision: int | None
+    """The revision running now (the one being rolled back)."""
+    to_revision: int | None
+    """The revision to restore; None when skipped before one was chosen."""
+    from_images: tuple[str, ...]
+    """Container images running now."""
+    to_images: tuple[str, ...]
+    """Container images after the rollback."""
+    from_version: str | None
+    """First container's tag now."""
+    to_version: str | None
+    """First container's tag after the rollback."""
+    patch: tuple[dict[str, Any], ...] = field(repr=False)
+    """The patch body (for a Deployment: the JSON patch: resourceVersion test + kubectl's two replace ops).
+    Left out of repr: a pod template can hold environment values that are secrets."""
+    patch_type: str = JSON_PATCH
+    """The patch's content type."""
+    skip_reason: str | None = None
+    """Why nothing will be done (already at that revision, or changed since it was verified); None to act."""
+    reason: str = ""
+    """Why the rollback is wanted; recorded on the workload as an annotation when applied."""
+    uid: str | None = None
+    """metadata.uid when planned: apply refuses a workload recreated since."""
+    resource_version: str | None = None
+    """metadata.resourceVersion when planned (the patch's `test` op holds it too)."""
+    current_template: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The pod template when planned: apply skips if a deploy has changed it since."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppliedRollback:
+    """What `apply` did: the request it sent and what the API server answered."""
+
+    plan: RollbackPlan
+    """The plan it carried out."""
+    dry_run: bool
+    """True for a server-side dry run (`dryRun=All`): everything checked, nothing stored."""
+    patch: tuple[dict[str, Any], ...] = field(repr=False)
+    """The body sent: the plan's patch plus rollcheck's marker annotations; empty when skipped."""
+    issued_at: datetime.datetime
+    """When the PATCH was sent (or, when skipped, when apply decided not to send it)."""
+    accepted_at: datetime.datetime
+    """When the API server accepted it."""
+    result: Mapping[str, Any] | None = field(default=None, repr=False)
+    """The object as the server returned it (for a dry run: as it would be); None when skipped."""
+    skip_reason: str | None = None
+    """Why nothing was sent: the workload changed between plan and apply (someone deployed, or recreated it)."""
+
+    @property
+    def images_after(self) -> tuple[str, ...]:
+        """The images the workload runs (or for a dry run would run) after the patch."""
+        template = ((self.result or {}).get("spec") or {}).get("template") or {}
+        return template_images(template)
+
+
+class RollbackEngine(Protocol):
+    """Rolls one kind of workload back exactly as `kubectl rollout undo` does, with rollcheck's guard."""
+
+    def plan(self, target: TargetRef, namespace: str, verified: Release, *, reason: str = "") -> RollbackPlan:
+        """Read the workload and decide what to restore. Skips (with a reason) anything deployed after
+        `verified`; raises RollbackImpossible when kubectl would refuse (no history, paused)."""
+        ...
+
+    def apply(self, plan: RollbackPlan, *, dry_run: bool) -> AppliedRollback:
+        """Check the workload is still as planned, then send the patch (server-side dry run with `dry_run`).
+        Raises Conflict if anything wrote the workload in between, Forbidden without the RBAC rights."""
+        ...
+
+    def wait(self, plan: RollbackPlan, *, timeout: float) -> RolloutStatus:
+        """Wait for the restored rollout, as `kubectl rollout status`; a timeout returns done=False."""
+        ...
+
+
+def engine_for(kind: TargetKind, kube: Kube) -> RollbackEngine:
+    """The engine for a kind. Raises UnsupportedKind for kinds that come later."""
+    # Imported here: the Deployment engine imports this module for the data types.
+    from ._deployment import DeploymentRollback
+
+    if kind is TargetKind.DEPLOYMENT:
+        return DeploymentRollback(kube)
+    raise UnsupportedKind(f"{kind.value} targets come later: only deployments can be rolled back")
