@@ -1,0 +1,156 @@
+"""The fixtures checks are written with: `rollcheck_settings`, `release`, `http`, `prom`, `kube`, `evidence`.
+
+Registered as a plugin by `rollcheck.plugins`. Heavy clients (kubernetes, prometheus-api-client) are imported
+inside their fixtures, so a run that only probes health never loads them.
+
+Scopes: the clients and the release are per session (one connection pool, one read of the release), built from
+the run's settings. Per-check `rollcheck_settings` markers apply to what a check reads from the
+`rollcheck_settings` fixture (thresholds, window, queries, selector), never to the session's clients.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from rollcheck import ClusterUnavailable
+from rollcheck import ConfigError
+from rollcheck.measure import Evidence
+from rollcheck.measure import Prom
+from rollcheck.measure import default_selector
+from rollcheck.measure import http_client
+from rollcheck.settings import Settings
+from rollcheck.target import Release
+
+from ._state import MEASUREMENTS_KEY
+from ._state import RELEASE_KEY
+from ._state import SETTINGS_KEY
+
+if TYPE_CHECKING:
+    from rollcheck.kube import Kube
+
+__all__ = ["evidence", "http", "kube", "prom", "release", "rollcheck_settings"]
+
+NOT_ENABLED = (
+    "rollcheck is not enabled in this pytest run, so its settings and fixtures are unavailable. Run the checks "
+    "with `rollcheck run --target KIND/NAME …`, or with `pytest --rollcheck-target KIND/NAME` "
+    "(or `pytest --rollcheck` to check without a target)."
+)
+
+
+def run_settings(config: pytest.Config) -> Settings:
+    """The run's resolved settings (before any marker); fails the check clearly when rollcheck is off."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        pytest.fail(NOT_ENABLED, pytrace=False)
+    return settings
+
+
+@pytest.fixture
+def rollcheck_settings(request: pytest.FixtureRequest) -> Settings:
+    """The settings for this check: the run's, with its `@pytest.mark.rollcheck_settings(...)` applied
+    (the closest marker wins per option)."""
+    settings = run_settings(request.config)
+    overrides: dict[str, object] = {}
+    # iter_markers yields the closest first; applying from the farthest lets closer markers win.
+    for mark in reversed(list(request.node.iter_markers("rollcheck_settings"))):
+        if mark.args:
+            pytest.fail(
+                f"{request.node.nodeid}: @pytest.mark.rollcheck_settings takes keyword arguments only, "
+                f"for example max_error_rate=0.05 (got {mark.args!r})",
+                pytrace=False,
+            )
+        overrides.update(mark.kwargs)
+    if not overrides:
+        return settings
+    from rollcheck.settings import with_marker_overrides
+
+    try:
+        return with_marker_overrides(settings, overrides, f"marker on {request.node.nodeid}")
+    except ConfigError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def release(pytestconfig: pytest.Config) -> Release:
+    """The release under test, read once when the run started.
+
+    Skipped without a target (the run only checks endpoints); inconclusive (ClusterUnavailable) when the
+    release could not be read, since nothing can then be said about it."""
+    settings = run_settings(pytestconfig)
+    found = pytestconfig.stash.get(RELEASE_KEY, None)
+    if isinstance(found, Exception):
+        raise ClusterUnavailable(f"the release under test could not be read: {found}") from found
+    if found is None:
+        if settings.target is None:
+            pytest.skip("no --rollcheck-target given")
+        pytest.fail(f"the release {settings.target} was not read at the start of the run", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def http(pytestconfig: pytest.Config) -> Iterator[httpx.Client]:
+    """An httpx client on the release's base URL (relative paths: `http.get("/api/items")`), with the run's
+    timeout, TLS settings, at most 5 redirects and connection-error retries."""
+    settings = run_settings(pytestconfig)
+    if not settings.base_url:
+        pytest.fail(
+            "this check needs the release's base URL: give --base-url (rollcheck run), --rollcheck-base-url "
+            "(pytest) or ROLLCHECK_BASE_URL",
+            pytrace=False,
+        )
+    with http_client(settings) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def prom(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Iterator[Prom]:
+    """Queries on the run's Prometheus, with `.selector` matching the release's series (the configured
+    selector, or the pods of the target's newest ReplicaSet). Credentials come from ROLLCHECK_PROMETHEUS_TOKEN or
+    ROLLCHECK_PROMETHEUS_USERNAME/_PASSWORD."""
+    settings = run_settings(pytestconfig)
+    if not settings.prometheus_url:
+        pytest.fail(
+            "this check needs Prometheus: give --prometheus-url (rollcheck run), --rollcheck-prometheus-url "
+            "(pytest) or ROLLCHECK_PROMETHEUS_URL",
+            pytrace=False,
+        )
+    from rollcheck.measure import Prometheus
+    from rollcheck.settings import secrets_from_env
+
+    if settings.selector is not None:
+        selector = settings.selector
+    else:
+        the_release: Release = request.getfixturevalue("release")
+        selector = default_selector(the_release)
+    try:
+        auth = secrets_from_env(os.environ)
+    except ConfigError as error:
+        pytest.fail(str(error), pytrace=False)
+    verify: bool | str = str(settings.ca_file) if settings.tls_verify and settings.ca_file else settings.tls_verify
+    source = Prometheus(settings.prometheus_url, headers=auth.headers(), verify=verify, timeout=settings.http_timeout)
+    try:
+        yield Prom(source, selector=selector, max_query_seconds=source.max_duration)
+    finally:
+        source.close()
+
+
+@pytest.fixture(scope="session")
+def kube(pytestconfig: pytest.Config) -> Iterator[Kube]:
+    """The Kubernetes API (kubeconfig, context or in-cluster account from the settings), with rollcheck's
+    error translation and retries."""
+    settings = run_settings(pytestconfig)
+    from rollcheck.kube import connect
+
+    with connect(kubeconfig=settings.kubeconfig, context=settings.context) as client:
+        yield client
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """Records this check's measurements (query, value, threshold, window) for the report."""
+    return Evidence(request.node.stash.setdefault(MEASUREMENTS_KEY, []))

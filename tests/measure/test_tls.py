@@ -1,0 +1,88 @@
+"""TLS verification of the HTTP and Prometheus clients against a real HTTPS server on loopback, and URL redaction."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from loopback import answer
+from rollcheck_localenv.pki import create_ca
+from rollcheck_localenv.pki import issue
+
+from rollcheck import MetricsUnavailable
+from rollcheck.measure import Prometheus
+from rollcheck.measure import http_client
+from rollcheck.measure import probe_health
+from rollcheck.measure import redact_url
+from rollcheck.settings import Settings
+
+VECTOR = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}}).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        answer(self, 200, VECTOR)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server with a certificate from a throw-away CA; yields its URL and the CA file."""
+    ca = create_ca(tmp_path / "ca")
+    leaf = issue(ca, tmp_path / "leaf", "server", common_name="loopback", server=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(leaf.cert, leaf.key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", ca.cert
+    server.shutdown()
+    server.server_close()
+
+
+def _probe(settings: Settings) -> bool:
+    with http_client(settings) as client:
+        return probe_health(client, "/health", attempts=1, failures=1, interval=0).passed
+
+
+def test_http_client_verifies_certificates(https_server: tuple[str, Path]) -> None:
+    url, ca_file = https_server
+    assert not _probe(Settings(base_url=url)), "an unknown CA must not be trusted"
+    assert _probe(Settings(base_url=url, ca_file=ca_file))
+    assert _probe(Settings(base_url=url, tls_verify=False))
+
+
+def test_prometheus_client_verifies_certificates(https_server: tuple[str, Path]) -> None:
+    url, ca_file = https_server
+    untrusted = Prometheus(url, retries=0)
+    with pytest.raises(MetricsUnavailable, match="TLS error"):
+        untrusted.query("up")
+    untrusted.close()
+    for verify in (str(ca_file), False):
+        trusted = Prometheus(url, verify=verify, retries=0)
+        assert trusted.query("up") == []
+        trusted.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:secret@prom.example:9090/prefix/?token=abc#x", "https://prom.example:9090/prefix"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://[::1]:9090/", "http://[::1]:9090"),
+        ("https://token@prom.example", "https://prom.example"),
+    ],
+)
+def test_redact_url_drops_credentials_query_and_fragment(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
