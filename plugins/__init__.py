@@ -1,0 +1,77 @@
+"""The rollcheck pytest plugin (entry point `rollcheck`, shipped as `rollcheck.plugins`).
+
+Module-level hooks only register options, markers, hookspecs and fixtures. The session plugin that acts
+(`RollcheckSession`) is registered only when rollcheck is enabled: `--rollcheck`, `--rollcheck-target` on the
+command line, or ROLLCHECK_TARGET in the environment (what `rollcheck run` does). A target in pyproject.toml
+alone never turns rollbacks on in a team's ordinary test runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import _fixtures
+from . import _hookspecs
+from ._integrations import AllureReport
+from ._integrations import AllureSteps
+from ._integrations import HtmlSummary
+from ._markers import MARKERS
+from ._options import add_options
+from ._options import any_option_given
+from ._options import plugin_enabled
+from ._options import settings_from_pytest
+from ._session import RollcheckSession
+from ._session import is_controller
+from ._state import SETTINGS_KEY
+
+__all__ = ["SESSION_PLUGIN_NAME"]
+
+SESSION_PLUGIN_NAME = "rollcheck-session"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(_hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    config.pluginmanager.register(_fixtures, "rollcheck-fixtures")
+    if not plugin_enabled(config):
+        if any_option_given(config):
+            settings_from_pytest(config)  # still a usage error (exit 4) if a value given on the command line is bad
+        return
+    settings = settings_from_pytest(config)
+    if config.option.collectonly:
+        return  # listing checks is not a run: nothing is read, decided or written
+    config.stash[SETTINGS_KEY] = settings
+    session = RollcheckSession(config, settings)
+    config.pluginmanager.register(session, SESSION_PLUGIN_NAME)
+    allure_dir = config.getoption("allure_report_dir", None)
+    if allure_dir:
+        config.pluginmanager.register(AllureSteps(), "rollcheck-allure-steps")
+    if not is_controller(config):
+        return
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(HtmlSummary(lambda: session.record), "rollcheck-html")
+    if allure_dir:
+        config.pluginmanager.register(AllureReport(Path(allure_dir)), "rollcheck-allure")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name in (
+        SESSION_PLUGIN_NAME,
+        "rollcheck-html",
+        "rollcheck-allure",
+        "rollcheck-allure-steps",
+        "rollcheck-fixtures",
+    ):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin, name)

@@ -1,0 +1,135 @@
+"""From pytest's reports to rollcheck check results.
+
+Each phase report carries its classification in `user_properties` (name "rollcheck"), computed on the process
+that ran the check, where the exception is still at hand. That survives xdist's serialisation, so the
+controller builds the same results from the reports it receives.
+
+Classification:
+- an assertion (or any exception) in the check itself → failed: the release misbehaved;
+- a MeasurementError (no data, too little data, Prometheus or the cluster unreachable) anywhere → inconclusive;
+- any other exception in setup or teardown (a broken fixture, a usage problem) → error: not evidence;
+- skipped → skipped.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import pytest
+
+from rollcheck import MeasurementError
+from rollcheck.record import CheckCategory
+from rollcheck.record import CheckOutcome
+from rollcheck.record import CheckResult
+from rollcheck.record import Measurement
+from rollcheck.record import Severity
+
+from ._markers import check_kind
+from ._state import MEASUREMENTS_KEY
+
+__all__ = ["PROPERTY", "CheckCollector", "classify_phase"]
+
+PROPERTY = "rollcheck"
+_MAX_MESSAGE = 2000
+
+
+def _message(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return ""
+    text = call.excinfo.exconly()
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def _phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> CheckOutcome:
+    if report.passed:
+        return CheckOutcome.PASSED
+    if report.skipped:
+        return CheckOutcome.SKIPPED
+    if call.excinfo is not None and call.excinfo.errisinstance(MeasurementError):
+        return CheckOutcome.INCONCLUSIVE
+    return CheckOutcome.FAILED if report.when == "call" else CheckOutcome.ERROR
+
+
+def classify_phase(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> dict[str, Any]:
+    kind = check_kind(item)
+    outcome = _phase_outcome(report, call)
+    message = _message(call)
+    if outcome is CheckOutcome.SKIPPED and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2])
+    return {
+        "phase": report.when,
+        "outcome": outcome.value,
+        "category": kind.category.value,
+        "severity": kind.severity.value,
+        "gating": kind.gating,
+        "message": message,
+        "measurements": [m.to_dict() for m in item.stash.get(MEASUREMENTS_KEY, [])],
+    }
+
+
+def payload_of(report: pytest.TestReport) -> dict[str, Any] | None:
+    for name, value in getattr(report, "user_properties", ()):
+        if name == PROPERTY and isinstance(value, dict):
+            return value
+    return None
+
+
+def _measurement(raw: dict[str, Any]) -> Measurement:
+    at = raw.get("at")
+    return Measurement(
+        query=str(raw.get("query", "")),
+        value=raw.get("value"),
+        threshold=raw.get("threshold"),
+        window=raw.get("window"),
+        at=datetime.datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else None,
+    )
+
+
+@dataclass
+class _Partial:
+    payload: dict[str, Any]
+    outcome: CheckOutcome
+    message: str
+    duration: float = 0.0
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CheckCollector:
+    """Merges the setup, call and teardown reports of each check into one CheckResult."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, _Partial] = {}
+
+    def add(self, report: pytest.TestReport) -> None:
+        payload = payload_of(report)
+        if payload is None:
+            return
+        outcome = CheckOutcome(payload["outcome"])
+        partial = self._checks.get(report.nodeid)
+        if partial is None:
+            partial = self._checks[report.nodeid] = _Partial(payload, outcome, payload["message"])
+        elif report.when == "call" or (
+            report.when == "teardown" and partial.outcome is CheckOutcome.PASSED and outcome is not CheckOutcome.PASSED
+        ):
+            partial.outcome, partial.message = outcome, payload["message"]
+        partial.duration += report.duration
+        if payload["measurements"]:
+            partial.measurements = payload["measurements"]
+
+    def results(self) -> tuple[CheckResult, ...]:
+        return tuple(
+            CheckResult(
+                id=nodeid,
+                category=CheckCategory(partial.payload["category"]),
+                outcome=partial.outcome,
+                gating=bool(partial.payload["gating"]),
+                severity=Severity(partial.payload["severity"]),
+                duration_s=partial.duration,
+                message=partial.message,
+                measurements=tuple(_measurement(m) for m in partial.measurements),
+            )
+            for nodeid, partial in self._checks.items()
+        )

@@ -1,0 +1,20 @@
+"""Where the plugin keeps its state: StashKeys on the config and on each item, never attributes."""
+
+from __future__ import annotations
+
+import pytest
+
+from rollcheck.record._model import Measurement
+from rollcheck.settings._model import Settings
+from rollcheck.target._release import Release
+
+__all__ = ["MEASUREMENTS_KEY", "RELEASE_KEY", "SETTINGS_KEY"]
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+"""config.stash: the resolved settings of the run (CLI > env > file > default; markers apply per check)."""
+
+RELEASE_KEY = pytest.StashKey[Release | Exception]()
+"""config.stash: the release under test read once at session start, or why it could not be read."""
+
+MEASUREMENTS_KEY = pytest.StashKey[list[Measurement]]()
+"""item.stash: what a check measured (query, value, threshold, window), for the report."""

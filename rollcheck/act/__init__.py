@@ -1,0 +1,8 @@
+"""act: carry out the decision with the target kind's rollback engine."""
+
+from __future__ import annotations
+
+from ._rollback import RecoveryCheck
+from ._rollback import carry_out
+
+__all__ = ["RecoveryCheck", "carry_out"]

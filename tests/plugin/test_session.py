@@ -1,0 +1,253 @@
+"""The plugin end to end through pytester: classification, verdict, exit codes, and a report that is always
+written. These runs have no target (or an unreachable one), so no cluster is touched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rollcheck import ExitCode
+
+PASSING = """
+def test_ok():
+    assert True
+"""
+
+
+def test_passed_run_exits_0_and_reports(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(PASSING)
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.PASSED
+    assert run.report["verdict"] == "passed"
+    assert run.report["rollback"]["action"] == "not_needed"
+    assert run.check("test_ok")["outcome"] == "passed"
+    run.result.stdout.fnmatch_lines(["*= rollcheck =*", "verdict: PASSED*", "exit code: 0 (passed)"])
+
+
+def test_failed_check_without_target_fails_with_rollback_disabled(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.rollcheck_check(category="error_rate")
+        def test_error_rate(evidence):
+            evidence.record("sum(errors)", 0.3, threshold=0.01, window="60s")
+            assert 0.3 <= 0.01, "error rate 0.3 > max 0.01"
+        """
+    )
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.FAILED
+    assert run.report["verdict"] == "failed"
+    assert run.report["rollback"]["action"] == "disabled"
+    check = run.check("test_error_rate")
+    assert (check["outcome"], check["category"], check["gating"]) == ("failed", "error_rate", True)
+    assert "error rate 0.3 > max 0.01" in check["message"]
+    assert check["measurements"][0]["value"] == 0.3
+    assert check["measurements"][0]["threshold"] == 0.01
+
+
+def test_measurement_error_is_inconclusive_and_exits_7(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        """
+        import rollcheck
+
+        def test_ok():
+            pass
+
+        def test_no_traffic():
+            raise rollcheck.InsufficientData("3 requests in the window, fewer than the minimum 20")
+        """
+    )
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.INCONCLUSIVE
+    assert run.report["verdict"] == "inconclusive"
+    assert run.report["rollback"]["action"] == "not_needed"
+    assert run.check("test_no_traffic")["outcome"] == "inconclusive"
+    assert "fewer than the minimum 20" in run.check("test_no_traffic")["message"]
+    run.result.stdout.fnmatch_lines(["*INCONCLUSIVE*"])
+
+
+def test_on_inconclusive_pass_exits_0(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        "import rollcheck\ndef test_x():\n    raise rollcheck.MetricsUnavailable('down')\n"
+    )
+    run = rollcheck_tester.run("--rollcheck", "--rollcheck-on-inconclusive=pass")
+    assert run.result.ret == ExitCode.PASSED
+    assert run.report["verdict"] == "inconclusive"
+
+
+def test_advisory_failure_is_reported_but_passes(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        """
+        import pytest
+
+        def test_gate():
+            pass
+
+        @pytest.mark.rollcheck_advisory(severity="info", category="latency")
+        def test_nice_to_have():
+            assert False, "p50 is a bit high"
+        """
+    )
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.PASSED
+    assert run.report["verdict"] == "passed"
+    advisory = run.check("test_nice_to_have")
+    assert (advisory["outcome"], advisory["gating"], advisory["severity"]) == ("failed", False, "info")
+
+
+def test_broken_fixture_is_an_error_not_a_failed_release(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("fixture bug")
+
+        def test_uses_broken(broken):
+            pass
+        """
+    )
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.INCONCLUSIVE
+    assert run.check("test_uses_broken")["outcome"] == "error"
+
+
+def test_collection_error_never_rolls_back_and_keeps_pytest_status(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile("import nonexistent_module_xyz\n")
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == pytest.ExitCode.INTERRUPTED
+    assert run.report["rollback"]["action"] == "not_needed"
+    assert run.report["rollback"]["reason"] == "pytest ended with INTERRUPTED; never roll back"
+
+
+def test_no_checks_exits_5(rollcheck_tester) -> None:
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.NO_CHECKS
+    assert run.report["exit_code"] == ExitCode.NO_CHECKS
+
+
+def test_bad_option_is_a_usage_error_naming_option_and_value(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(PASSING)
+    run = rollcheck_tester.run("--rollcheck", "--rollcheck-max-error-rate=lots")
+    assert run.result.ret == ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines(["*--rollcheck-max-error-rate*lots*"])
+    assert "Traceback" not in run.result.stderr.str()
+
+
+def test_not_enabled_means_no_report_and_clear_fixture_error(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile("def test_x(rollcheck_settings):\n    pass\n")
+    result = rollcheck_tester.pytester.runpytest_subprocess("-p", "rollcheck")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*rollcheck is not enabled*"])
+    assert not rollcheck_tester.report_dir.exists()
+
+
+def test_hanging_check_times_out_as_a_failure_and_the_report_is_written(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile("import time\ndef test_hangs():\n    time.sleep(60)\n")
+    run = rollcheck_tester.run("--rollcheck", "--rollcheck-check-timeout=1")
+    assert run.result.ret == ExitCode.FAILED
+    assert "Timeout" in run.check("test_hangs")["message"]
+
+
+def test_unwritable_report_dir_falls_back_and_says_where(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(PASSING)
+    (rollcheck_tester.pytester.path / "taken").write_text("a file where the report directory should be")
+    result = rollcheck_tester.pytester.runpytest_subprocess(
+        "-p", "rollcheck", "--rollcheck", f"--rollcheck-report-dir={rollcheck_tester.pytester.path / 'taken' / 'out'}"
+    )
+    assert result.ret == ExitCode.PASSED
+    [line] = [line for line in result.stderr.lines if "report at" in line]
+    fallback = Path(line.rsplit("report at ", 1)[1])
+    data = json.loads(fallback.read_text())
+    assert data["verdict"] == "passed"
+    assert any("could not write" in error for error in data["errors"])
+
+
+UNREACHABLE_KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: u, user: {token: canary-token-not-to-leak}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
+def test_unreachable_cluster_is_inconclusive_and_never_rolls_back(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(PASSING)
+    kubeconfig = rollcheck_tester.pytester.path / "kubeconfig"
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG)
+    run = rollcheck_tester.run(
+        "--rollcheck-target=deployment/shop", f"--rollcheck-kubeconfig={kubeconfig}", "--rollcheck-rollout-timeout=2"
+    )
+    assert run.result.ret == ExitCode.INCONCLUSIVE
+    assert run.report["verdict"] == "inconclusive"
+    assert "could not be read" in run.report["reason"]
+    assert run.report["rollback"]["action"] == "not_needed"
+    everything = run.result.stdout.str() + run.result.stderr.str() + json.dumps(run.report)
+    assert "canary-token-not-to-leak" not in everything
+
+
+def test_custom_rollback_hook_replaces_the_engine(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makeconftest(
+        """
+        import dataclasses
+        from rollcheck.record import RollbackAction, RollbackRecord
+
+        def pytest_rollcheck_rollback(decision, release, settings):
+            return RollbackRecord(action=RollbackAction.ROLLED_BACK, reason="custom: " + decision.reason,
+                                  to_version="v0", recovered=True)
+        """
+    )
+    rollcheck_tester.pytester.makepyfile("def test_bad():\n    assert False\n")
+    kubeconfig = rollcheck_tester.pytester.path / "kubeconfig"
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG)
+    run = rollcheck_tester.run(
+        "--rollcheck-target=deployment/shop",
+        f"--rollcheck-kubeconfig={kubeconfig}",
+        "--rollcheck-rollout-timeout=1",
+        "--rollcheck-on-inconclusive=rollback",
+    )
+    assert run.report["rollback"]["action"] == "rolled_back"
+    assert run.report["rollback"]["reason"].startswith("custom: ")
+    assert run.result.ret == ExitCode.FAILED
+
+
+def test_broken_report_sink_is_recorded_and_others_still_run(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makeconftest(
+        """
+        import pathlib
+
+        class Broken:
+            def pytest_rollcheck_report(self, record, config):
+                raise RuntimeError("sink down")
+
+        class Works:
+            def pytest_rollcheck_report(self, record, config):
+                pathlib.Path("sink-saw.txt").write_text(record.verdict.value)
+
+        def pytest_configure(config):
+            config.pluginmanager.register(Broken(), "broken-sink")
+            config.pluginmanager.register(Works(), "working-sink")
+        """
+    )
+    rollcheck_tester.pytester.makepyfile(PASSING)
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.PASSED
+    assert (rollcheck_tester.pytester.path / "sink-saw.txt").read_text() == "passed"
+    assert any("broken-sink" in error and "sink down" in error for error in run.report["errors"])
+
+
+def test_under_xdist_only_the_controller_reports(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        "import pytest\n@pytest.mark.parametrize('n', range(6))\ndef test_n(n):\n    assert n != 3\n"
+    )
+    run = rollcheck_tester.run("--rollcheck", "-n", "2")
+    assert run.result.ret == ExitCode.FAILED
+    assert len(run.report["checks"]) == 6
+    assert [c["outcome"] for c in run.report["checks"] if c["id"].endswith("[3]")] == ["failed"]
+    assert len(list(rollcheck_tester.report_dir.glob("*.json"))) == 1
