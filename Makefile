@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv deps system-packages binaries localenv localenv-down test unit lint typecheck demo bench clean
+.PHONY: venv deps system-packages binaries node-tools localenv localenv-down test unit lint typecheck demo bench clean
 
 venv: $(VENV)/.installed
 
@@ -28,7 +28,14 @@ system-packages:
 binaries:
 	scripts/build-binaries
 
-deps: venv system-packages binaries
+# The Allure commandline (renders allure-results to HTML; runs on the machine's Java).
+node-tools: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+deps: venv system-packages binaries node-tools
 
 localenv: deps
 	scripts/localenv up
@@ -51,5 +58,9 @@ test: deps lint typecheck localenv
 unit: venv
 	$(PY) -m pytest -m "not localenv" $(PYTEST_ARGS)
 
+# The main job: a good release, a bad one, and rollcheck rolling it back (reports in demo-report/).
+demo: deps localenv
+	source .localenv/env.sh && $(PY) scripts/demo.py
+
 clean:
-	rm -rf $(VENV) .localenv rollcheck-report demo-report build *.egg-info
+	rm -rf $(VENV) .localenv rollcheck-report demo-report build *.egg-info node_modules
