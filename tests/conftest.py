@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 from kubernetes import config as kube_config
-
 from localenv_support import REPO_ROOT
 from localenv_support import LocalEnv
 from localenv_support import Releases
+from rollcheck_localenv.layout import Layout
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,7 +30,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def localenv() -> LocalEnv:
-    env = LocalEnv(REPO_ROOT / ".localenv")
+    # Layout.default() honours ROLLCHECK_LOCALENV_DIR and _PORT_OFFSET, so a second checkout can run its own.
+    env = LocalEnv(Layout.default())
     script = REPO_ROOT / "scripts" / "localenv"
     if subprocess.run([script, "status"], capture_output=True, check=False).returncode != 0:
         result = subprocess.run([script, "up"], capture_output=True, text=True, check=False)

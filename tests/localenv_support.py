@@ -12,7 +12,7 @@ from typing import Any
 from typing import TypeVar
 
 from kubernetes import client
-from rollcheck_localenv.layout import Ports
+from rollcheck_localenv.layout import Layout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PORT_ANNOTATION = "localenv.rollcheck.dev/port"
@@ -21,7 +21,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class LocalEnv:
-    state_dir: Path
+    """The environment `scripts/localenv` manages: its state directory and loopback ports."""
+
+    layout: Layout
+
+    @property
+    def state_dir(self) -> Path:
+        return self.layout.state
 
     @property
     def kubeconfig(self) -> Path:
@@ -33,15 +39,15 @@ class LocalEnv:
 
     @property
     def prometheus_url(self) -> str:
-        return f"http://127.0.0.1:{Ports().prometheus}"
+        return self.layout.prometheus_url
 
     @property
     def alertmanager_url(self) -> str:
-        return f"http://127.0.0.1:{Ports().alertmanager}"
+        return self.layout.alertmanager_url
 
     @property
     def alert_receiver_port(self) -> int:
-        return Ports().alert_receiver
+        return self.layout.ports.alert_receiver
 
     @property
     def prometheus_rules(self) -> Path:
