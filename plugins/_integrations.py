@@ -103,13 +103,15 @@ class AllureReport:
         import allure
 
         self.results_dir.mkdir(parents=True, exist_ok=True)
+        # Allure's overview shows the first five entries: what happened comes first.
         environment = {
-            "rollcheck.target": record.target or "-",
-            "rollcheck.namespace": record.namespace,
-            "rollcheck.version": record.release.version or "-",
-            "rollcheck.revision": str(record.release.revision),
             "rollcheck.verdict": record.verdict.value,
             "rollcheck.rollback": record.rollback.action.value,
+            "rollcheck.target": record.target or "-",
+            "rollcheck.version": record.release.version or "-",
+            "rollcheck.rolled_back_to": record.rollback.to_version or "-",
+            "rollcheck.namespace": record.namespace,
+            "rollcheck.revision": str(record.release.revision),
             "ci.pipeline": record.context.pipeline_id or "-",
             "ci.commit": record.context.commit or "-",
         }
