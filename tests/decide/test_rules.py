@@ -87,7 +87,12 @@ def settings(**overrides: object) -> Settings:
         (Verdict.FAILED, {"target": None}, Step.NOTHING, RollbackAction.DISABLED),
         (Verdict.INCONCLUSIVE, {}, Step.NOTHING, RollbackAction.NOT_NEEDED),
         (Verdict.INCONCLUSIVE, {"on_inconclusive": OnInconclusive.PASS}, Step.NOTHING, RollbackAction.NOT_NEEDED),
-        (Verdict.INCONCLUSIVE, {"on_inconclusive": OnInconclusive.ROLLBACK}, Step.ROLL_BACK, RollbackAction.ROLLED_BACK),
+        (
+            Verdict.INCONCLUSIVE,
+            {"on_inconclusive": OnInconclusive.ROLLBACK},
+            Step.ROLL_BACK,
+            RollbackAction.ROLLED_BACK,
+        ),
     ],
 )
 def test_decision_table(verdict: Verdict, policy: dict[str, object], step: Step, action: RollbackAction) -> None:
@@ -102,10 +107,10 @@ def test_inconclusive_never_rolls_back_by_default_and_says_so() -> None:
     assert "Prometheus unreachable" in decision.reason
 
 
-@pytest.mark.parametrize("flag", ["session_interrupted", "collection_failed"])
-def test_interrupted_or_broken_runs_never_roll_back(flag: str) -> None:
-    decision = decide(Verdict.FAILED, "why", settings(), **{flag: True})  # type: ignore[arg-type]
+def test_interrupted_or_broken_runs_never_roll_back() -> None:
+    decision = decide(Verdict.FAILED, "why", settings(), not_a_verdict="pytest ended with INTERRUPTED")
     assert decision.step is Step.NOTHING
+    assert decision.reason == "pytest ended with INTERRUPTED; never roll back"
     assert not decision.treat_as_failed
 
 
@@ -155,9 +160,7 @@ def test_interrupted_or_broken_runs_never_roll_back(flag: str) -> None:
         ),
     ],
 )
-def test_exit_codes(
-    verdict: Verdict, policy: dict[str, object], rollback: RollbackRecord, expected: ExitCode
-) -> None:
+def test_exit_codes(verdict: Verdict, policy: dict[str, object], rollback: RollbackRecord, expected: ExitCode) -> None:
     chosen = settings(**policy)
     decision = decide(verdict, "why", chosen)
     assert exit_code(verdict, decision, rollback, chosen.on_inconclusive) is expected
