@@ -54,7 +54,7 @@ def carry_out(
     try:
         with connect(kubeconfig=settings.kubeconfig, context=settings.context) as kube:
             engine = engine_for(settings.target.kind, kube)
-            plan = engine.plan(settings.target, settings.namespace, verified)
+            plan = engine.plan(settings.target, settings.namespace, verified, reason=decision.reason)
             record = dataclasses.replace(record, to_revision=plan.to_revision, to_version=plan.to_version)
             if plan.skip_reason is not None:
                 return dataclasses.replace(
@@ -65,6 +65,14 @@ def carry_out(
                 )
             dry_run = decision.step is Step.DRY_RUN
             applied = engine.apply(plan, dry_run=dry_run)
+            if applied.skip_reason is not None:
+                # Someone deployed between the plan and the patch: their release is not ours to undo.
+                return dataclasses.replace(
+                    record,
+                    action=RollbackAction.SKIPPED,
+                    reason=f"{decision.reason}; skipped: {applied.skip_reason}",
+                    finished_at=_now(),
+                )
             if dry_run:
                 return dataclasses.replace(record, action=RollbackAction.DRY_RUN, finished_at=_now())
             record = dataclasses.replace(record, action=RollbackAction.ROLLED_BACK, issued_at=applied.issued_at)
