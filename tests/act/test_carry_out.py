@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 
 from kubernetes import client
-
 from localenv_support import REPO_ROOT
 from localenv_support import LocalEnv
 from localenv_support import Releases
+
 from rollcheck.act import carry_out
 from rollcheck.decide import decide
 from rollcheck.kube import connect
@@ -63,7 +63,9 @@ def test_rollback_records_versions_timings_and_recovery(releases: Releases, loca
     )
     assert (record.action, record.from_version, record.to_version) == (RollbackAction.ROLLED_BACK, "v2", "v1")
     assert (record.from_revision, record.to_revision, record.recovered, record.error) == (2, 1, True, None)
-    assert record.started_at and record.issued_at and record.finished_at
+    assert record.started_at is not None
+    assert record.issued_at is not None
+    assert record.finished_at is not None
     assert record.started_at <= record.issued_at <= record.finished_at
     assert _image(releases, "fine") == "rollcheck-demo:v1"
     annotations = releases.apps.read_namespaced_deployment("fine", releases.namespace).metadata.annotations
