@@ -42,23 +42,15 @@ def decide(
     reason: str,
     settings: Settings,
     *,
-    session_interrupted: bool = False,
-    collection_failed: bool = False,
+    not_a_verdict: str | None = None,
 ) -> Decision:
     """What to do about this verdict.
 
-    `session_interrupted` and `collection_failed` come from pytest's own exit status: an interrupted run or
-    one whose checks did not even load says nothing about the release, so it never rolls back.
+    `not_a_verdict` says why the run says nothing about the release (interrupted, checks failed to load, a
+    usage or internal error, no checks): such a run never rolls back, whatever its checks did.
     """
-    if session_interrupted:
-        return Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, "the run was interrupted; never roll back", False)
-    if collection_failed:
-        return Decision(
-            Step.NOTHING,
-            RollbackAction.NOT_NEEDED,
-            "checks failed to load; a broken suite never rolls back",
-            False,
-        )
+    if not_a_verdict is not None:
+        return Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, f"{not_a_verdict}; never roll back", False)
     if verdict is Verdict.PASSED:
         return Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, reason, False)
     if verdict is Verdict.INCONCLUSIVE:
