@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from rollcheck.plugins._state import SETTINGS_KEY
 
 from rollcheck.measure import Evidence
 from rollcheck.measure import probe_health
+from rollcheck.plugins import settings_of
 from rollcheck.settings import Settings
 
 pytestmark = pytest.mark.rollcheck_check(category="health")
@@ -17,7 +17,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # The paths are known once the run's settings are resolved (at configure time), so the checks are
     # generated from them. Without a base URL nobody asked for health checks: a skip, not a failure. Without
     # rollcheck's settings at all, the default path is generated and the fixtures explain how to enable it.
-    settings = metafunc.config.stash.get(SETTINGS_KEY, None)
+    settings = settings_of(metafunc.config)
     not_asked = settings is not None and not settings.base_url
     marks = (pytest.mark.skip(reason="no --base-url given"),) if not_asked else ()
     paths = (settings or Settings()).health_paths

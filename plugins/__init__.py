@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from rollcheck.settings import Settings
+
 from . import _fixtures
 from . import _hookspecs
 from ._integrations import AllureReport
@@ -26,9 +28,15 @@ from ._session import RollcheckSession
 from ._session import is_controller
 from ._state import SETTINGS_KEY
 
-__all__ = ["SESSION_PLUGIN_NAME"]
+__all__ = ["SESSION_PLUGIN_NAME", "settings_of"]
 
 SESSION_PLUGIN_NAME = "rollcheck-session"
+
+
+def settings_of(config: pytest.Config) -> Settings | None:
+    """The run's resolved settings, or None when rollcheck is not enabled. For `pytest_generate_tests` and other
+    hooks that run before fixtures exist (fixtures use `rollcheck_settings`)."""
+    return config.stash.get(SETTINGS_KEY, None)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

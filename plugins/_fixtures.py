@@ -1,7 +1,8 @@
 """The fixtures checks are written with: `rollcheck_settings`, `release`, `http`, `prom`, `kube`, `evidence`.
 
-Registered as a plugin by `rollcheck.plugins`. Heavy clients (kubernetes, prometheus-api-client) are imported
-inside their fixtures, so a run that only probes health never loads them.
+Registered as a plugin by `rollcheck.plugins`. Heavy clients are loaded only when used: kubernetes inside the
+`kube` fixture, prometheus-api-client when `prom` builds its client, so a run that only probes health never
+loads them.
 
 Scopes: the clients and the release are per session (one connection pool, one read of the release), built from
 the run's settings. Per-check `rollcheck_settings` markers apply to what a check reads from the
@@ -21,9 +22,12 @@ from rollcheck import ClusterUnavailable
 from rollcheck import ConfigError
 from rollcheck.measure import Evidence
 from rollcheck.measure import Prom
+from rollcheck.measure import Prometheus
 from rollcheck.measure import default_selector
 from rollcheck.measure import http_client
 from rollcheck.settings import Settings
+from rollcheck.settings import secrets_from_env
+from rollcheck.settings import with_marker_overrides
 from rollcheck.target import Release
 
 from ._state import MEASUREMENTS_KEY
@@ -67,8 +71,6 @@ def rollcheck_settings(request: pytest.FixtureRequest) -> Settings:
         overrides.update(mark.kwargs)
     if not overrides:
         return settings
-    from rollcheck.settings import with_marker_overrides
-
     try:
         return with_marker_overrides(settings, overrides, f"marker on {request.node.nodeid}")
     except ConfigError as error:
@@ -119,9 +121,6 @@ def prom(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Iterato
             "(pytest) or ROLLCHECK_PROMETHEUS_URL",
             pytrace=False,
         )
-    from rollcheck.measure import Prometheus
-    from rollcheck.settings import secrets_from_env
-
     if settings.selector is not None:
         selector = settings.selector
     else:

@@ -35,6 +35,7 @@ from rollcheck.record._json import write_report
 from rollcheck.record._logline import write_log_line
 from rollcheck.settings import Settings
 from rollcheck.settings import format_duration
+from rollcheck.settings import insecure_warning
 from rollcheck.target import Release
 
 from ._outcomes import CheckCollector
@@ -105,6 +106,7 @@ class RollcheckSession:
             f"window {format_duration(s.window)}, "
             f"min requests {s.min_requests}; on inconclusive: {s.on_inconclusive.value}; "
             f"rollback {'dry run' if s.dry_run else ('on' if s.rollback else 'off')}",
+            *([f"rollcheck: WARNING: {warning}"] if (warning := insecure_warning(s)) else []),
         ]
 
     @pytest.hookimpl(tryfirst=True)

@@ -15,16 +15,19 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 from kubernetes import config as kube_config
+
 from localenv_support import REPO_ROOT
 from localenv_support import LocalEnv
 from localenv_support import Releases
+from rollcheck.kube import Kube
+from rollcheck.kube import connect
 from rollcheck_localenv.layout import Layout
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Anything that asks for the environment is a localenv test, so `-m "not localenv"` gives a quick unit run.
     for item in items:
-        if {"localenv", "kube_api", "namespace", "releases"} & set(getattr(item, "fixturenames", ())):
+        if {"localenv", "kube_api", "namespace", "releases", "rollcheck_kube"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.localenv)
 
 
@@ -49,6 +52,13 @@ def kube_api(localenv: LocalEnv) -> Iterator[client.ApiClient]:
     api = kube_config.new_client_from_config(config_file=str(localenv.kubeconfig))
     yield api
     api.close()
+
+
+@pytest.fixture(scope="module")
+def rollcheck_kube(localenv: LocalEnv) -> Iterator[Kube]:
+    """rollcheck's own Kubernetes client on the local environment (admin identity)."""
+    with connect(kubeconfig=localenv.kubeconfig, context=None) as kube:
+        yield kube
 
 
 @pytest.fixture(scope="module")

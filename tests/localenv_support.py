@@ -12,6 +12,7 @@ from typing import Any
 from typing import TypeVar
 
 from kubernetes import client
+
 from rollcheck_localenv.layout import Layout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

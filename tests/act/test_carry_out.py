@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 
 from kubernetes import client
+
 from localenv_support import REPO_ROOT
 from localenv_support import LocalEnv
 from localenv_support import Releases
-
 from rollcheck.act import carry_out
 from rollcheck.decide import decide
 from rollcheck.kube import connect

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import rollcheck.checks
 from localenv_support import free_port
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from check_runs import ChecksRun
+
 from localenv_support import LocalEnv
 from localenv_support import Releases
 from localenv_support import free_port

@@ -3,6 +3,8 @@ configuration skips and usage failures of the checks that need a target or Prome
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -152,6 +154,19 @@ def test_the_checks_without_rollcheck_enabled_explain_how_to_enable_it(pytester:
     result.assert_outcomes(errors=5)
     assert result.stdout.str().count("rollcheck is not enabled in this pytest run") >= 5
     assert not (pytester.path / "rollcheck-report").exists()
+
+
+def test_collecting_the_checks_does_not_load_the_heavy_clients() -> None:
+    # A fresh interpreter: this test process has long imported kubernetes through the repository's conftest.
+    code = (
+        "import importlib, sys\n"
+        "import rollcheck.plugins\n"
+        "for name in ('health', 'rollout', 'error_rate', 'latency'):\n"
+        "    importlib.import_module('rollcheck.checks.test_' + name)\n"
+        "print(sorted(m for m in ('kubernetes', 'prometheus_api_client', 'requests') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_the_checks_directory_is_the_shipped_package() -> None:

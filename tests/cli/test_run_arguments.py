@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-import rollcheck.checks
 
+import rollcheck.checks
 from rollcheck.cli import main
 from rollcheck.cli._run import add_run_arguments
 from rollcheck.cli._run import builtin_checks_dir

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from localenv_support import LocalEnv
 from localenv_support import Releases
 from localenv_support import free_port

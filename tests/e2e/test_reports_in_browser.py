@@ -12,10 +12,10 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from localenv_support import REPO_ROOT
-from rollcheck_runs import Scenario
 
+from localenv_support import REPO_ROOT
 from rollcheck import ExitCode
+from rollcheck_runs import Scenario
 
 CHROMIUM_FLAGS = [
     "--headless",

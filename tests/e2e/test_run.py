@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from rollcheck_runs import Scenario
-
 from rollcheck import ExitCode
+from rollcheck_runs import Scenario
 
 
 def test_good_release_passes_and_nothing_is_touched(scenario: Scenario) -> None:

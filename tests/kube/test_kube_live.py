@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
+
 from localenv_support import REPO_ROOT
 from localenv_support import Releases
 from localenv_support import eventually
-
 from rollcheck import Forbidden
 from rollcheck import NotFound
 from rollcheck.kube import JSON_PATCH

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from kubernetes import client
+
 from localenv_support import LocalEnv
 from localenv_support import Releases
 from localenv_support import eventually
@@ -49,6 +50,7 @@ def test_new_image_makes_revision_2_and_kubectl_undo_restores_v1_as_revision_3(
 
 def test_pods_serve_the_version_of_their_image(releases: Releases, localenv: LocalEnv) -> None:
     import httpx
+
     from localenv_support import free_port
 
     port = free_port()

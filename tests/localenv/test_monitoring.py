@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import httpx
 import pytest
+
 from localenv_support import LocalEnv
 from localenv_support import Releases
 from localenv_support import eventually

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 from kubernetes import config as kube_config
+
 from localenv_support import REPO_ROOT
 from localenv_support import Releases
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
 from localenv_support import eventually
 from localenv_support import free_port
 

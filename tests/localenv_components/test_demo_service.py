@@ -12,9 +12,10 @@ from component_helpers import RunningDemo
 from component_helpers import python_env
 from component_helpers import run_module
 from component_helpers import stop_process
+from prometheus_client.parser import text_string_to_metric_families
+
 from localenv_support import eventually
 from localenv_support import free_port
-from prometheus_client.parser import text_string_to_metric_families
 from rollcheck_localenv.demo_service import KnobError
 from rollcheck_localenv.demo_service import Knobs
 from rollcheck_localenv.demo_service import knobs_from_env

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from rollcheck_localenv.kube_objects import PORT_ANNOTATION
 from rollcheck_localenv.kube_objects import DemoContainer
 from rollcheck_localenv.kube_objects import ObjectKey

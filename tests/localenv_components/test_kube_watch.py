@@ -11,11 +11,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from urllib3.exceptions import ProtocolError
+
 from localenv_support import eventually
 from rollcheck_localenv.kube_objects import ObjectKey
 from rollcheck_localenv.kube_watch import ObjectCache
 from rollcheck_localenv.kube_watch import ResourceWatcher
-from urllib3.exceptions import ProtocolError
 
 
 def pod(name: str, version: str) -> dict[str, Any]:

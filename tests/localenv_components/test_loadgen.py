@@ -13,8 +13,9 @@ from component_helpers import RunningDemo
 from component_helpers import python_env
 from component_helpers import run_module
 from component_helpers import stop_process
-from localenv_support import eventually
 from prometheus_client.parser import text_string_to_metric_families
+
+from localenv_support import eventually
 from rollcheck_localenv.loadgen import Target
 from rollcheck_localenv.loadgen import read_targets
 

@@ -17,6 +17,7 @@ import pytest
 from component_helpers import pid_alive
 from component_helpers import port_in_test_range
 from kubernetes import client
+
 from localenv_support import LocalEnv
 from localenv_support import Releases
 from localenv_support import demo_deployment

@@ -12,6 +12,7 @@ from pathlib import Path
 from component_helpers import python_env
 from component_helpers import run_module
 from component_helpers import stop_process
+
 from localenv_support import eventually
 from localenv_support import free_port
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from component_helpers import pid_alive
 from component_helpers import python_env
+
 from localenv_support import eventually
 from rollcheck_localenv.kube_objects import DemoContainer
 from rollcheck_localenv.kube_objects import ObjectKey

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from rollcheck_localenv.kube_objects import WorkloadRef
 from rollcheck_localenv.service_discovery import PublishedFile
 from rollcheck_localenv.service_discovery import ScrapeTarget

@@ -15,6 +15,7 @@ from http.server import ThreadingHTTPServer
 import httpx
 import pytest
 from component_helpers import RunningDemo
+
 from localenv_support import free_port
 from rollcheck_localenv.kube_objects import PORT_ANNOTATION
 from rollcheck_localenv.kube_objects import WorkloadRef

@@ -12,11 +12,12 @@ from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 
 import pytest
-from localenv_support import free_port
 from loopback import REPO_ROOT
 from loopback import Handle
 from loopback import Served
 from loopback import wait_for_port
+
+from localenv_support import free_port
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
-from localenv_support import free_port
 from loopback import Handle
 from loopback import Served
 from loopback import answer
 
+from localenv_support import free_port
 from rollcheck import __version__
 from rollcheck.measure import BODY_LIMIT
 from rollcheck.measure import get_capped

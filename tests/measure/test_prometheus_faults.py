@@ -18,11 +18,11 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
-from localenv_support import free_port
 from loopback import Handle
 from loopback import Served
 from loopback import answer
 
+from localenv_support import free_port
 from rollcheck import MetricsUnavailable
 from rollcheck.measure import Prom
 from rollcheck.measure import Prometheus

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 from kubernetes import client
+
 from localenv_support import LocalEnv
 from localenv_support import Releases
 from localenv_support import eventually
 from localenv_support import free_port
-
 from rollcheck.measure import Prometheus
 from rollcheck.measure import default_selector
 from rollcheck.measure import escape_label_value

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 from loopback import answer
-from rollcheck_localenv.pki import create_ca
-from rollcheck_localenv.pki import issue
 
 from rollcheck import MetricsUnavailable
 from rollcheck.measure import Prometheus
@@ -21,6 +19,8 @@ from rollcheck.measure import http_client
 from rollcheck.measure import probe_health
 from rollcheck.measure import redact_url
 from rollcheck.settings import Settings
+from rollcheck_localenv.pki import create_ca
+from rollcheck_localenv.pki import issue
 
 VECTOR = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}}).encode()
 

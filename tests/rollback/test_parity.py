@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+
 from localenv_support import LocalEnv
 from localenv_support import demo_deployment
 from localenv_support import eventually
-
 from rollcheck import RollbackImpossible
 from rollcheck.kube import Kube
 from rollcheck.kube import read_release

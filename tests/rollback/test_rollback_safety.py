@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+
 from localenv_support import REPO_ROOT
 from localenv_support import Releases
-
 from rollcheck import Conflict
 from rollcheck import Forbidden
 from rollcheck.kube import Kube
