@@ -44,8 +44,8 @@ localenv-down:
 	scripts/localenv down
 
 lint: venv
-	$(VENV)/bin/ruff check rollcheck plugins checks scripts tests
-	$(VENV)/bin/ruff format --check rollcheck plugins checks scripts tests
+	$(VENV)/bin/ruff check rollcheck plugins checks scripts tests examples conftest.py
+	$(VENV)/bin/ruff format --check rollcheck plugins checks scripts tests examples conftest.py
 
 typecheck: venv
 	$(VENV)/bin/mypy
