@@ -37,9 +37,16 @@ _MAX_MESSAGE = 2000
 
 
 def _message(call: pytest.CallInfo[None]) -> str:
+    """What went wrong, in the check's own words. For an assertion with a message, pytest's introspection
+    (the `assert …` and `where …` lines, full of object reprs) is dropped: the message is the evidence."""
     if call.excinfo is None:
         return ""
     text = call.excinfo.exconly()
+    if call.excinfo.errisinstance(AssertionError):
+        text = text.removeprefix("AssertionError: ")
+        own_words, introspection, _ = text.partition("\nassert ")
+        if introspection and own_words.strip():
+            text = own_words
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import fields
 from pathlib import Path
 
 from ..target._ref import TargetRef
@@ -35,7 +36,7 @@ DEFAULT_P99_QUERY = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Settings:
     """Every option of a run, resolved from marker > CLI > ROLLCHECK_* > [tool.rollcheck] > default."""
 
@@ -96,3 +97,13 @@ class Settings:
     """Where report.json, JUnit, HTML and Allure results go."""
     on_inconclusive: OnInconclusive = OnInconclusive.FAIL
     """What an inconclusive verdict does."""
+
+    def __repr__(self) -> str:
+        # Only what differs from the defaults: a failing check's traceback stays readable.
+        defaults = Settings()
+        changed = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(defaults, f.name)
+        ]
+        return f"Settings({', '.join(changed)})"

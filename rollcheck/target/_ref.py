@@ -54,3 +54,6 @@ class TargetRef:
 
     def __str__(self) -> str:
         return f"{self.kind.value}/{self.name}"
+
+    def __repr__(self) -> str:
+        return f"TargetRef({str(self)!r})"
