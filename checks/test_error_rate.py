@@ -6,27 +6,15 @@ import pytest
 
 from rollcheck import InsufficientData
 from rollcheck.measure import Evidence
-from rollcheck.measure import Prom
+from rollcheck.measure import MetricWindow
 from rollcheck.measure import describe
-from rollcheck.measure import require_requests
-from rollcheck.measure import wait_for_window
 from rollcheck.settings import Settings
-from rollcheck.target import Release
 
 pytestmark = pytest.mark.rollcheck_check(category="error_rate")
 
 
-def test_error_rate(rollcheck_settings: Settings, evidence: Evidence, request: pytest.FixtureRequest) -> None:
-    settings = rollcheck_settings
-    if not settings.prometheus_url:
-        pytest.skip("no --prometheus-url given")
-    # Asked for only now: a run without Prometheus must skip here, before these connect to anything.
-    prom: Prom = request.getfixturevalue("prom")
-    release: Release = request.getfixturevalue("release")
-    window = wait_for_window(
-        release, settings.window, deadline_seconds=settings.check_timeout - 3 * prom.max_query_seconds
-    )
-    require_requests(prom, settings, window, evidence)
+def test_error_rate(metric_window: MetricWindow, rollcheck_settings: Settings, evidence: Evidence) -> None:
+    settings, prom, window = rollcheck_settings, metric_window.prom, metric_window.seconds
     reading = prom.read(prom.render(settings.error_rate_query, window_seconds=window, selector=settings.selector))
     measured = evidence.record(reading.query, reading.value, settings.max_error_rate, window, at=reading.at)
     if reading.value is None:

@@ -6,29 +6,20 @@ import pytest
 
 from rollcheck import InsufficientData
 from rollcheck.measure import Evidence
-from rollcheck.measure import Prom
+from rollcheck.measure import MetricWindow
 from rollcheck.measure import describe
-from rollcheck.measure import require_requests
-from rollcheck.measure import wait_for_window
 from rollcheck.settings import Settings
-from rollcheck.target import Release
 
 pytestmark = pytest.mark.rollcheck_check(category="latency")
 
 
-def test_p99_latency(rollcheck_settings: Settings, evidence: Evidence, request: pytest.FixtureRequest) -> None:
-    settings = rollcheck_settings
-    if not settings.prometheus_url:
-        pytest.skip("no --prometheus-url given")
-    # Asked for only now: a run without Prometheus must skip here, before these connect to anything.
-    prom: Prom = request.getfixturevalue("prom")
-    release: Release = request.getfixturevalue("release")
-    window = wait_for_window(
-        release, settings.window, deadline_seconds=settings.check_timeout - 3 * prom.max_query_seconds
+def test_p99_latency(metric_window: MetricWindow, rollcheck_settings: Settings, evidence: Evidence) -> None:
+    settings, prom = rollcheck_settings, metric_window.prom
+    query = prom.render(settings.p99_query, window_seconds=metric_window.seconds, selector=settings.selector)
+    reading = prom.read(query)
+    measured = evidence.record(
+        reading.query, reading.value, settings.max_p99_latency, metric_window.seconds, at=reading.at
     )
-    require_requests(prom, settings, window, evidence)
-    reading = prom.read(prom.render(settings.p99_query, window_seconds=window, selector=settings.selector))
-    measured = evidence.record(reading.query, reading.value, settings.max_p99_latency, window, at=reading.at)
     if reading.value is None:
         raise InsufficientData(f"no p99 latency: {reading.reason} (query: {reading.query})")
     # Plain locals in the assert: pytest's explanation then shows two numbers, not the settings' repr.

@@ -21,10 +21,13 @@ import pytest
 from rollcheck import ClusterUnavailable
 from rollcheck import ConfigError
 from rollcheck.measure import Evidence
+from rollcheck.measure import MetricWindow
 from rollcheck.measure import Prom
 from rollcheck.measure import Prometheus
 from rollcheck.measure import default_selector
 from rollcheck.measure import http_client
+from rollcheck.measure import require_requests
+from rollcheck.measure import wait_for_window
 from rollcheck.settings import Settings
 from rollcheck.settings import secrets_from_env
 from rollcheck.settings import with_marker_overrides
@@ -37,7 +40,7 @@ from ._state import SETTINGS_KEY
 if TYPE_CHECKING:
     from rollcheck.kube import Kube
 
-__all__ = ["evidence", "http", "kube", "prom", "release", "rollcheck_settings"]
+__all__ = ["evidence", "http", "kube", "metric_window", "prom", "release", "rollcheck_settings"]
 
 NOT_ENABLED = (
     "rollcheck is not enabled in this pytest run, so its settings and fixtures are unavailable. Run the checks "
@@ -153,3 +156,22 @@ def kube(pytestconfig: pytest.Config) -> Iterator[Kube]:
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """Records this check's measurements (query, value, threshold, window) for the report."""
     return Evidence(request.node.stash.setdefault(MEASUREMENTS_KEY, []))
+
+
+@pytest.fixture
+def metric_window(rollcheck_settings: Settings, evidence: Evidence, request: pytest.FixtureRequest) -> MetricWindow:
+    """Prometheus and the window a metric check measures over, once there is something to judge.
+
+    Skipped when no Prometheus URL was given (nobody asked for metric checks). Waits, bounded by the check
+    timeout, until the window since the rollout completed has passed. Inconclusive (InsufficientData) below
+    --min-requests, recording the request count as evidence."""
+    settings = rollcheck_settings
+    if not settings.prometheus_url:
+        pytest.skip("no --prometheus-url given")
+    # Asked for only now, so that a run without Prometheus skips before anything connects.
+    prom: Prom = request.getfixturevalue("prom")
+    release: Release = request.getfixturevalue("release")
+    deadline = settings.check_timeout - 3 * prom.max_query_seconds
+    seconds = wait_for_window(release, settings.window, deadline_seconds=deadline)
+    require_requests(prom, settings, seconds, evidence)
+    return MetricWindow(prom, seconds)

@@ -70,6 +70,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_port(port: int, *, timeout: float = 10.0) -> None:
+    """Until something listens on 127.0.0.1:`port` (a server we just started), or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
 def eventually(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.2) -> T:
     """Poll until `probe` returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -29,6 +29,7 @@ from ._promql import escape_label_value
 from ._promql import label_matchers
 from ._promql import regex_literal
 from ._promql import render
+from ._window import MetricWindow
 from ._window import wait_for_window
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "CappedResponse",
     "Evidence",
     "HealthResult",
+    "MetricWindow",
     "MetricsSource",
     "Probe",
     "Prom",

@@ -6,11 +6,27 @@ import datetime
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .._errors import InsufficientData
 from ..target._release import Release
 
-__all__ = ["wait_for_window"]
+if TYPE_CHECKING:
+    from ._prom import Prom
+
+
+@dataclass(frozen=True)
+class MetricWindow:
+    """What a metric check measures with: the `metric_window` fixture's value."""
+
+    prom: Prom
+    """Queries on the run's Prometheus, selecting the release's series."""
+    seconds: float
+    """The window, in seconds, ending now and starting no earlier than the rollout's completion."""
+
+
+__all__ = ["MetricWindow", "wait_for_window"]
 
 
 def _utcnow() -> datetime.datetime:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import pytest
 
 import rollcheck.checks
 from localenv_support import free_port
+from localenv_support import wait_for_port
 
 CHECKS_DIR = Path(rollcheck.checks.__file__).parent
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "scripts"
@@ -34,16 +33,6 @@ class ChecksRun:
         return found[0]
 
 
-def _wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"the demo service did not listen on 127.0.0.1:{port} within {timeout}s")
-
-
 def start_demo(**knobs: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start the real demo service on loopback with DEMO_* knobs; returns the process and its base URL."""
     port = free_port()
@@ -51,5 +40,5 @@ def start_demo(**knobs: str) -> tuple[subprocess.Popen[bytes], str]:
     env.update(PYTHONPATH=str(SCRIPTS_DIR), **knobs)
     argv = [sys.executable, "-m", "rollcheck_localenv.demo_service", "--port", str(port), "--version", "v1"]
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for_port(port)
+    wait_for_port(port)
     return process, f"http://127.0.0.1:{port}"

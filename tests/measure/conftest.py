@@ -15,9 +15,9 @@ import pytest
 from loopback import REPO_ROOT
 from loopback import Handle
 from loopback import Served
-from loopback import wait_for_port
 
 from localenv_support import free_port
+from localenv_support import wait_for_port
 
 
 @pytest.fixture
