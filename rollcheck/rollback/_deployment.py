@@ -4,8 +4,10 @@ Beyond kubectl:
 - the guard: a Deployment deployed again (revision or pod template changed) or recreated (uid changed) after
   the verified release is never rolled back: the plan is skipped with a reason. A generation change alone
   (scaling, an HPA) does not trip it while the pod template is still the verified one;
-- the JSON patch starts with a `test` of the resourceVersion read at plan time, so a write in between makes
-  the PATCH fail with 422 (Conflict) instead of being overwritten;
+- apply reads the Deployment again, computes kubectl's patch from what is there now, and puts a `test` of that
+  resourceVersion first: a write between the read and the PATCH makes the server refuse it (422) instead of
+  being overwritten. apply then reads again: an unrelated write (status, a scale, a label) is patched around,
+  up to three times; a deploy since the plan is a skip; persistent contention ends as Conflict;
 - rollcheck's marker annotations (`rollcheck.dev/rolled-back-from`, `…/rollback-reason`, `…/rolled-back-at`)
   are `add` ops appended to the same JSON patch by `apply`, after kubectl's two replace ops: one atomic
   request, so the Deployment is never rolled back without saying so. They are annotations, so the deployment
@@ -48,6 +50,9 @@ from ._templates import select_revision
 __all__ = ["DeploymentRollback"]
 
 log = logging.getLogger("rollcheck.rollback")
+
+#: How often apply reads and patches when other writes (status, a scale, a label) keep landing in between.
+_ATTEMPTS = 3
 
 
 class DeploymentRollback:
@@ -99,9 +104,12 @@ class DeploymentRollback:
             # kubectl prints the --to-revision it was given (0 by default); the real revision says more.
             skip = f"skipped rollback (current template already matches revision {to_revision})"
             return dataclasses.replace(plan, skip_reason=skip)
-        annotations = rollback_annotations(metadata.get("annotations"), replica_set["metadata"].get("annotations"))
+        restored_annotations = replica_set["metadata"].get("annotations") or {}
+        annotations = rollback_annotations(metadata.get("annotations"), restored_annotations)
         patch = guarded_patch(metadata["resourceVersion"], restored, annotations)
-        return dataclasses.replace(plan, patch=tuple(patch))
+        return dataclasses.replace(
+            plan, patch=tuple(patch), restored_template=restored, restored_annotations=restored_annotations
+        )
 
     def apply(self, plan: RollbackPlan, *, dry_run: bool) -> AppliedRollback:
         now = _now()
@@ -110,35 +118,43 @@ class DeploymentRollback:
                 plan=plan, dry_run=dry_run, patch=(), issued_at=now, accepted_at=now, skip_reason=plan.skip_reason
             )
         name, namespace = plan.target.name, plan.namespace
-        live = self.kube.get_raw("deployment", name, namespace)
-        changed = _changed_since_plan(live, plan)
-        if changed is not None:
-            log.warning("not rolling back deployment %s/%s: %s", namespace, name, changed)
-            return AppliedRollback(
-                plan=plan, dry_run=dry_run, patch=(), issued_at=now, accepted_at=now, skip_reason=changed
-            )
-        if live["spec"].get("paused"):
-            raise RollbackImpossible(PAUSED_MESSAGE)
         issued_at = _now()
         markers = marker_ops(
             from_revision=plan.from_revision, from_version=plan.from_version, reason=plan.reason, at=issued_at
         )
-        patch = (*plan.patch, *markers)
-        try:
-            result = self.kube.patch_raw("deployment", name, namespace, list(patch), plan.patch_type, dry_run=dry_run)
-        except Conflict:
-            # A retried PATCH whose first attempt landed (its answer lost) fails its own resourceVersion test:
-            # if the Deployment already is exactly what the patch makes it, that attempt is the rollback.
-            if dry_run:
-                raise
-            current = self.kube.get_raw("deployment", name, namespace)
-            if not _already_restored(current, plan):
-                raise
-            log.info("deployment %s/%s was already restored by an earlier attempt of this patch", namespace, name)
-            result = current
-        return AppliedRollback(
-            plan=plan, dry_run=dry_run, patch=patch, issued_at=issued_at, accepted_at=_now(), result=result
-        )
+        for attempt in range(1, _ATTEMPTS + 1):
+            live = self.kube.get_raw("deployment", name, namespace)
+            if attempt > 1 and not dry_run and _already_restored(live, plan):
+                # The previous PATCH landed but its answer was lost: that attempt was the rollback.
+                log.info("deployment %s/%s was already restored by the previous attempt", namespace, name)
+                return AppliedRollback(
+                    plan=plan, dry_run=dry_run, patch=(), issued_at=issued_at, accepted_at=_now(), result=live
+                )
+            changed = _changed_since_plan(live, plan)
+            if changed is not None:
+                log.warning("not rolling back deployment %s/%s: %s", namespace, name, changed)
+                return AppliedRollback(
+                    plan=plan, dry_run=dry_run, patch=(), issued_at=now, accepted_at=_now(), skip_reason=changed
+                )
+            if live["spec"].get("paused"):
+                raise RollbackImpossible(PAUSED_MESSAGE)
+            # kubectl's patch, computed as kubectl would compute it now, behind a test of the resourceVersion just
+            # read: a write between this read and the PATCH makes the server refuse it (422) instead of losing it.
+            annotations = rollback_annotations(live["metadata"].get("annotations"), plan.restored_annotations)
+            patch = (*guarded_patch(live["metadata"]["resourceVersion"], plan.restored_template, annotations), *markers)
+            try:
+                result = self.kube.patch_raw(
+                    "deployment", name, namespace, list(patch), plan.patch_type, dry_run=dry_run
+                )
+            except Conflict:
+                if attempt == _ATTEMPTS:
+                    raise
+                # Something wrote the Deployment in between (status, a scale, a label, or a deploy): read again.
+                continue
+            return AppliedRollback(
+                plan=plan, dry_run=dry_run, patch=patch, issued_at=issued_at, accepted_at=_now(), result=result
+            )
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def wait(self, plan: RollbackPlan, *, timeout: float) -> RolloutStatus:
         return wait_for_rollout(self.kube, plan.target, plan.namespace, timeout=timeout)

@@ -64,6 +64,11 @@ class RollbackPlan:
     """metadata.resourceVersion when planned (the patch's `test` op holds it too)."""
     current_template: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The pod template when planned: apply skips if a deploy has changed it since."""
+    restored_template: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The template to restore (pod-template-hash removed), to rebuild the patch after an unrelated write."""
+    restored_annotations: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The restored ReplicaSet's annotations: kubectl's annotation rules are applied to them again, against the
+    live Deployment, when the patch has to be rebuilt."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -78,19 +78,44 @@ def test_a_deploy_between_plan_and_apply_is_never_overwritten(releases: Releases
     }
 
 
-def test_a_concurrent_write_makes_the_patch_conflict(releases: Releases, rollcheck_kube: Kube) -> None:
+def test_an_unrelated_write_after_the_plan_does_not_stop_the_rollback(releases: Releases, rollcheck_kube: Kube) -> None:
     target = two_revisions(releases, "contended")
     plan = plan_for(rollcheck_kube, releases, target)
 
     releases.apps.patch_namespaced_deployment(
         "contended", releases.namespace, {"metadata": {"labels": {"touched": "yes"}}}
     )
+    applied = engine_for(TargetKind.DEPLOYMENT, rollcheck_kube).apply(plan, dry_run=False)
+
+    assert applied.skip_reason is None
+    assert image(rollcheck_kube, releases.namespace, "contended") == "rollcheck-demo:v1"
+    labels = rollcheck_kube.get_raw("deployment", "contended", releases.namespace)["metadata"]["labels"]
+    assert labels["touched"] == "yes", "the other write is kept, not overwritten"
+
+
+def test_writes_racing_every_patch_end_as_conflict(
+    releases: Releases, rollcheck_kube: Kube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real write lands between each read and its PATCH, so every PATCH fails its resourceVersion test for real.
+    target = two_revisions(releases, "raced-always")
+    plan = plan_for(rollcheck_kube, releases, target)
+    send = rollcheck_kube.patch_raw
+    writes = iter(range(100))
+
+    def write_then_patch(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        releases.apps.patch_namespaced_deployment(
+            "raced-always", releases.namespace, {"metadata": {"labels": {"write": str(next(writes))}}}
+        )
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(rollcheck_kube, "patch_raw", write_then_patch)
     with pytest.raises(Conflict) as conflict:
         engine_for(TargetKind.DEPLOYMENT, rollcheck_kube).apply(plan, dry_run=False)
 
     assert conflict.value.status == 422
-    assert str(conflict.value).startswith(f"patch deployment {releases.namespace}/contended: 422 ")
-    assert image(rollcheck_kube, releases.namespace, "contended") == "rollcheck-demo:v2"
+    assert str(conflict.value).startswith(f"patch deployment {releases.namespace}/raced-always: 422 ")
+    assert next(writes) == 3, "three attempts, each beaten by a write"
+    assert image(rollcheck_kube, releases.namespace, "raced-always") == "rollcheck-demo:v2"
 
 
 def test_a_retried_patch_whose_first_attempt_landed_counts_as_applied(
