@@ -8,11 +8,14 @@ alone never turns rollbacks on in a team's ordinary test runs.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from rollcheck import ConfigError
 from rollcheck.settings import Settings
+from rollcheck.settings import secrets_from_env
 
 from . import _fixtures
 from . import _hookspecs
@@ -24,8 +27,10 @@ from ._options import add_options
 from ._options import any_option_given
 from ._options import plugin_enabled
 from ._options import settings_from_pytest
+from ._release_reading import XdistHandoff
 from ._session import RollcheckSession
 from ._session import is_controller
+from ._state import PROMETHEUS_AUTH_KEY
 from ._state import SETTINGS_KEY
 
 __all__ = ["SESSION_PLUGIN_NAME", "settings_of"]
@@ -59,6 +64,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.collectonly:
         return  # listing checks is not a run: nothing is read, decided or written
     config.stash[SETTINGS_KEY] = settings
+    try:
+        config.stash[PROMETHEUS_AUTH_KEY] = secrets_from_env(os.environ)
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
     session = RollcheckSession(config, settings)
     config.pluginmanager.register(session, SESSION_PLUGIN_NAME)
     allure_dir = config.getoption("allure_report_dir", None)
@@ -66,6 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(AllureSteps(), "rollcheck-allure-steps")
     if not is_controller(config):
         return
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHandoff(config), "rollcheck-xdist")
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlSummary(lambda: session.record), "rollcheck-html")
     if allure_dir:
@@ -78,6 +89,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         "rollcheck-html",
         "rollcheck-allure",
         "rollcheck-allure-steps",
+        "rollcheck-xdist",
         "rollcheck-fixtures",
     ):
         plugin = config.pluginmanager.get_plugin(name)

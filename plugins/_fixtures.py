@@ -11,7 +11,6 @@ the run's settings. Per-check `rollcheck_settings` markers apply to what a check
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -29,11 +28,11 @@ from rollcheck.measure import http_client
 from rollcheck.measure import require_requests
 from rollcheck.measure import wait_for_window
 from rollcheck.settings import Settings
-from rollcheck.settings import secrets_from_env
 from rollcheck.settings import with_marker_overrides
 from rollcheck.target import Release
 
 from ._state import MEASUREMENTS_KEY
+from ._state import PROMETHEUS_AUTH_KEY
 from ._state import RELEASE_KEY
 from ._state import SETTINGS_KEY
 
@@ -129,10 +128,7 @@ def prom(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Iterato
     else:
         the_release: Release = request.getfixturevalue("release")
         selector = default_selector(the_release)
-    try:
-        auth = secrets_from_env(os.environ)
-    except ConfigError as error:
-        pytest.fail(str(error), pytrace=False)
+    auth = pytestconfig.stash[PROMETHEUS_AUTH_KEY]
     verify: bool | str = str(settings.ca_file) if settings.tls_verify and settings.ca_file else settings.tls_verify
     source = Prometheus(settings.prometheus_url, headers=auth.headers(), verify=verify, timeout=settings.http_timeout)
     try:

@@ -6,7 +6,8 @@ controller builds the same results from the reports it receives.
 
 Classification:
 - an assertion (or any exception) in the check itself → failed: the release misbehaved;
-- a MeasurementError (no data, too little data, Prometheus or the cluster unreachable) anywhere → inconclusive;
+- a MeasurementError (no data, too little data, Prometheus or the cluster unreachable) anywhere, or the check
+  timing out (it hung, so it measured nothing) → inconclusive;
 - any other exception in setup or teardown (a broken fixture, a usage problem) → error: not evidence;
 - skipped → skipped.
 """
@@ -50,12 +51,19 @@ def _message(call: pytest.CallInfo[None]) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
+def _timed_out(call: pytest.CallInfo[None]) -> bool:
+    """pytest-timeout ended the check: it hung (a stuck query, a stuck custom check), so it measured nothing.
+    Every client has its own shorter timeout, so a slow release shows up as a failed probe, not as this."""
+    assert call.excinfo is not None
+    return call.excinfo.errisinstance(pytest.fail.Exception) and str(call.excinfo.value).startswith("Timeout")
+
+
 def _phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> CheckOutcome:
     if report.passed:
         return CheckOutcome.PASSED
     if report.skipped:
         return CheckOutcome.SKIPPED
-    if call.excinfo is not None and call.excinfo.errisinstance(MeasurementError):
+    if call.excinfo is not None and (call.excinfo.errisinstance(MeasurementError) or _timed_out(call)):
         return CheckOutcome.INCONCLUSIVE
     return CheckOutcome.FAILED if report.when == "call" else CheckOutcome.ERROR
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import pytest
 
 from rollcheck.record._model import Measurement
+from rollcheck.settings import PrometheusAuth
 from rollcheck.settings._model import Settings
 from rollcheck.target._release import Release
 
-__all__ = ["MEASUREMENTS_KEY", "RELEASE_KEY", "SETTINGS_KEY"]
+__all__ = ["MEASUREMENTS_KEY", "PROMETHEUS_AUTH_KEY", "RELEASE_KEY", "SETTINGS_KEY"]
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 """config.stash: the resolved settings of the run (CLI > env > file > default; markers apply per check)."""
+
+PROMETHEUS_AUTH_KEY = pytest.StashKey[PrometheusAuth]()
+"""config.stash: Prometheus credentials from ROLLCHECK_PROMETHEUS_TOKEN / _USERNAME / _PASSWORD, read once at
+configure time so a bad combination is a usage error before any check runs."""
 
 RELEASE_KEY = pytest.StashKey[Release | Exception]()
 """config.stash: the release under test read once at session start, or why it could not be read."""

@@ -146,10 +146,11 @@ def test_not_enabled_means_no_report_and_clear_fixture_error(rollcheck_tester) -
     assert not rollcheck_tester.report_dir.exists()
 
 
-def test_hanging_check_times_out_as_a_failure_and_the_report_is_written(rollcheck_tester) -> None:
+def test_hanging_check_times_out_as_inconclusive_and_the_report_is_written(rollcheck_tester) -> None:
     rollcheck_tester.pytester.makepyfile("import time\ndef test_hangs():\n    time.sleep(60)\n")
     run = rollcheck_tester.run("--rollcheck", "--rollcheck-check-timeout=1")
-    assert run.result.ret == ExitCode.FAILED
+    assert run.result.ret == ExitCode.INCONCLUSIVE
+    assert run.check("test_hangs")["outcome"] == "inconclusive"
     assert "Timeout" in run.check("test_hangs")["message"]
 
 
@@ -251,3 +252,90 @@ def test_under_xdist_only_the_controller_reports(rollcheck_tester) -> None:
     assert len(run.report["checks"]) == 6
     assert [c["outcome"] for c in run.report["checks"] if c["id"].endswith("[3]")] == ["failed"]
     assert len(list(rollcheck_tester.report_dir.glob("*.json"))) == 1
+
+
+def test_sigterm_during_the_run_still_writes_the_report(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        """
+        import os, signal, time
+
+        def test_first():
+            pass
+
+        def test_cancelled_by_ci():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)
+        """
+    )
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.INTERRUPTED
+    assert run.report["rollback"]["action"] == "not_needed"
+    assert run.report["reason"] == "pytest ended with INTERRUPTED"
+    assert run.check("test_first")["outcome"] == "passed"
+
+
+def test_broken_decide_hook_falls_back_to_the_policy_and_is_recorded(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makeconftest(
+        "def pytest_rollcheck_decide(judgement, settings):\n    raise RuntimeError('policy service down')\n"
+    )
+    rollcheck_tester.pytester.makepyfile("def test_bad():\n    assert False\n")
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.FAILED
+    assert run.report["rollback"]["action"] == "disabled"
+    assert any("policy service down" in error for error in run.report["errors"])
+
+
+def test_bad_marker_value_is_a_usage_error_before_anything_runs(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        "import pytest\n@pytest.mark.rollcheck_settings(max_error_rat=0.05)\ndef test_x():\n    pass\n"
+    )
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines(["*max_error_rat*max_error_rate*"])
+
+
+def test_bad_prometheus_credentials_are_a_usage_error(rollcheck_tester, monkeypatch: pytest.MonkeyPatch) -> None:
+    rollcheck_tester.pytester.makepyfile(PASSING)
+    monkeypatch.setenv("ROLLCHECK_PROMETHEUS_USERNAME", "ci")  # a user without a password
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines(["*ROLLCHECK_PROMETHEUS*"])
+
+
+def test_a_check_file_that_fails_to_load_never_lets_the_run_pass_or_roll_back(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        test_broken="import nonexistent_module_xyz\n", test_fine="def test_ok():\n    assert False\n"
+    )
+    run = rollcheck_tester.run("--rollcheck", "--continue-on-collection-errors")
+    assert run.result.ret == ExitCode.INTERRUPTED
+    assert run.report["rollback"]["action"] == "not_needed"
+    assert "failed to load" in run.report["reason"]
+
+
+def test_under_xdist_workers_judge_the_controllers_reading(rollcheck_tester) -> None:
+    # Any API access from a worker would be recorded in the checks' messages.
+    rollcheck_tester.pytester.makeconftest(
+        """
+        import rollcheck.kube
+
+        def pytest_configure(config):
+            if hasattr(config, "workerinput"):
+                def refuse(**kwargs):
+                    raise RuntimeError("a worker called the Kubernetes API")
+                rollcheck.kube.connect = refuse
+        """
+    )
+    rollcheck_tester.pytester.makepyfile(
+        "import pytest\n@pytest.mark.parametrize('n', range(4))\ndef test_n(release, n):\n    pass\n"
+    )
+    kubeconfig = rollcheck_tester.pytester.path / "kubeconfig"
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG)
+    run = rollcheck_tester.run(
+        "-n", "2", "--rollcheck-target=deployment/shop", f"--rollcheck-kubeconfig={kubeconfig}",
+        "--rollcheck-rollout-timeout=1",
+    )  # fmt: skip
+    assert run.result.ret == ExitCode.INCONCLUSIVE
+    messages = {check["message"] for check in run.report["checks"]}
+    assert len(run.report["checks"]) == 4
+    assert all("could not be read" in message for message in messages), messages
+    assert not [message for message in messages if "a worker called" in message]

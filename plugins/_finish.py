@@ -1,0 +1,207 @@
+"""The end of a run, on the controller: verdict → decide → act → record → report sinks → report.json.
+
+Whatever breaks here (a custom hook, a sink, the report directory, even an interruption during the rollback)
+becomes part of the record: the record is always written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from rollcheck import ExitCode
+from rollcheck.act import carry_out
+from rollcheck.decide import Decision
+from rollcheck.decide import Judgement
+from rollcheck.decide import Step
+from rollcheck.decide import decide
+from rollcheck.decide import exit_code
+from rollcheck.decide import judge
+from rollcheck.record import CheckResult
+from rollcheck.record import ReleaseSummary
+from rollcheck.record import RollbackAction
+from rollcheck.record import RollbackRecord
+from rollcheck.record import RunRecord
+from rollcheck.record import Timings
+from rollcheck.record import Verdict
+from rollcheck.record._context import ci_context
+from rollcheck.record._json import write_report
+from rollcheck.record._logline import write_log_line
+from rollcheck.settings import Settings
+from rollcheck.target import Release
+
+from ._recovery import check_recovery
+from ._release_reading import image_mismatch
+from ._report_sinks import call_report_sinks
+from ._state import RELEASE_KEY
+
+__all__ = ["NOT_A_VERDICT", "builtin_decide", "builtin_rollback", "finish_run"]
+
+# pytest's own statuses that say nothing about the release: they never roll back and are kept as they are.
+NOT_A_VERDICT = {
+    pytest.ExitCode.INTERRUPTED,
+    pytest.ExitCode.INTERNAL_ERROR,
+    pytest.ExitCode.USAGE_ERROR,
+    pytest.ExitCode.NO_TESTS_COLLECTED,
+}
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def builtin_decide(judgement: Judgement, settings: Settings) -> Decision:
+    return decide(judgement.verdict, judgement.reason, settings)
+
+
+def builtin_rollback(decision: Decision, release: Release | None, settings: Settings) -> RollbackRecord:
+    return carry_out(decision, release, settings, recovery_check=check_recovery)
+
+
+@dataclasses.dataclass
+class _Run:
+    config: pytest.Config
+    settings: Settings
+    errors: list[str] = dataclasses.field(default_factory=list)
+    interrupted: bool = False
+    """Ctrl-C or SIGTERM arrived while the rollback ran."""
+
+    def verified(self) -> tuple[Release | None, str | None]:
+        """The release that was judged, and a problem that makes every check untrustworthy, if any."""
+        found = self.config.stash.get(RELEASE_KEY, None)
+        if isinstance(found, Exception):
+            return None, f"the release under test could not be read: {found}"
+        if found is None:
+            return None, None
+        return found, image_mismatch(self.settings, found)
+
+    def decision(self, judgement: Judgement, not_a_verdict: str | None) -> Decision:
+        if not_a_verdict is not None:
+            return decide(judgement.verdict, judgement.reason, self.settings, not_a_verdict=not_a_verdict)
+        try:
+            decision: Decision = self.config.hook.pytest_rollcheck_decide(judgement=judgement, settings=self.settings)
+        except Exception as error:  # a custom decide hook broke: the built-in policy decides, and it is recorded
+            self.errors.append(f"pytest_rollcheck_decide raised {error!r}; the built-in policy decided"[:500])
+            decision = builtin_decide(judgement, self.settings)
+        return decision
+
+    def act(self, decision: Decision, verified: Release | None) -> RollbackRecord:
+        if decision.step is Step.NOTHING:
+            return RollbackRecord(action=decision.action, reason=decision.reason)
+        try:
+            record: RollbackRecord = self.config.hook.pytest_rollcheck_rollback(
+                decision=decision, release=verified, settings=self.settings
+            )
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM while rolling back: what the cluster did is not known, and the report says so.
+            self.interrupted = True
+            return RollbackRecord(
+                action=RollbackAction.FAILED,
+                reason=decision.reason,
+                error="interrupted during the rollback: its outcome is unknown; check the workload's revision",
+            )
+        except Exception as error:  # a custom rollback hook broke: the report must still be written
+            record = RollbackRecord(
+                action=RollbackAction.FAILED, reason=decision.reason, error=f"rollback hook raised {error!r}"[:500]
+            )
+        return record
+
+
+def finish_run(
+    config: pytest.Config,
+    settings: Settings,
+    checks: Sequence[CheckResult],
+    *,
+    status: pytest.ExitCode | None,
+    collection_errors: Sequence[str],
+    started_at: datetime.datetime,
+) -> tuple[RunRecord, Path]:
+    """Judge, decide, act and record; write report.json and the log line. Never raises for what it records."""
+    run = _Run(config, settings)
+    try:
+        record = _record(run, checks, status=status, collection_errors=collection_errors, started_at=started_at)
+    except Exception as error:  # a bug of ours: still a report, with the internal-error exit code
+        record = RunRecord(
+            verdict=Verdict.INCONCLUSIVE,
+            target=str(settings.target) if settings.target else None,
+            namespace=settings.namespace,
+            release=ReleaseSummary(),
+            checks=tuple(checks),
+            rollback=RollbackRecord(action=RollbackAction.NOT_NEEDED, reason="rollcheck failed before deciding"),
+            timings=Timings(started_at=started_at, finished_at=_now()),
+            context=ci_context(os.environ),
+            exit_code=int(ExitCode.INTERNAL_ERROR),
+            reason=f"rollcheck failed while finishing the run: {error!r}"[:500],
+        )
+    record = dataclasses.replace(record, errors=(*record.errors, *run.errors, *call_report_sinks(config, record)))
+    path = _write(record, settings.report_dir)
+    write_log_line(record, sys.stderr)
+    return record, path
+
+
+def _record(
+    run: _Run,
+    checks: Sequence[CheckResult],
+    *,
+    status: pytest.ExitCode | None,
+    collection_errors: Sequence[str],
+    started_at: datetime.datetime,
+) -> RunRecord:
+    verified, problem = run.verified()
+    judgement = judge(checks, blocking_problem=problem)
+    verdict_at = _now()
+    not_a_verdict = None
+    if status in NOT_A_VERDICT:
+        not_a_verdict = f"pytest ended with {status.name if status is not None else 'an unknown status'}"
+    elif collection_errors:
+        shown = ", ".join(collection_errors[:3])
+        not_a_verdict = f"{len(collection_errors)} check file(s) failed to load ({shown})"
+    decision = run.decision(judgement, not_a_verdict)
+    rollback = run.act(decision, verified)
+    code = exit_code(judgement.verdict, decision, rollback, run.settings.on_inconclusive)
+    if status in NOT_A_VERDICT:
+        code = ExitCode.NO_CHECKS if status is pytest.ExitCode.NO_TESTS_COLLECTED else ExitCode(int(status))
+    elif collection_errors:
+        code = ExitCode.INTERRUPTED  # what pytest itself says of collection errors
+    if run.interrupted:
+        code = ExitCode.INTERRUPTED
+    return RunRecord(
+        verdict=judgement.verdict,
+        target=str(run.settings.target) if run.settings.target else None,
+        namespace=run.settings.namespace,
+        release=ReleaseSummary(revision=verified.revision, images=verified.images, version=verified.version)
+        if verified
+        else ReleaseSummary(),
+        checks=tuple(checks),
+        rollback=rollback,
+        timings=Timings(
+            started_at=started_at,
+            verdict_at=verdict_at,
+            rollback_issued_at=rollback.issued_at,
+            rollback_completed_at=rollback.finished_at if rollback.issued_at else None,
+            finished_at=_now(),
+        ),
+        context=ci_context(os.environ),
+        exit_code=int(code),
+        reason=not_a_verdict or judgement.reason,
+    )
+
+
+def _write(record: RunRecord, report_dir: Path) -> Path:
+    """Write report.json; if the report directory cannot be written, write it elsewhere and say where,
+    because the record must never be lost."""
+    try:
+        return write_report(record, report_dir)
+    except OSError as error:
+        fallback = Path(tempfile.mkdtemp(prefix="rollcheck-report-"))
+        failed = dataclasses.replace(record, errors=(*record.errors, f"could not write {report_dir}: {error}"))
+        path = write_report(failed, fallback)
+        sys.stderr.write(f"rollcheck: could not write {report_dir} ({error}); report at {path}\n")
+        return path
