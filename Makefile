@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv deps system-packages binaries node-tools localenv localenv-down test unit lint typecheck demo bench clean
+.PHONY: venv deps system-packages binaries node-tools localenv localenv-down test unit lint typecheck demo clean
 
 venv: $(VENV)/.installed
 
@@ -15,10 +15,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages the local environment and the browser tests need (root, as on CI and the dev machines).
+# Debian packages the local environment and the browser tests need (root, as on CI and the dev machines);
+# a Java runtime for the Allure commandline, unless the machine already has one.
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium
 system-packages:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+	  command -v java >/dev/null || echo default-jre-headless); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \

@@ -19,7 +19,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # rollcheck's settings at all, the default path is generated and the fixtures explain how to enable it.
     settings = settings_of(metafunc.config)
     not_asked = settings is not None and not settings.base_url
-    marks = (pytest.mark.skip(reason="no --base-url given"),) if not_asked else ()
+    marks = (pytest.mark.skip(reason="no base URL given (--base-url or --rollcheck-base-url)"),) if not_asked else ()
     paths = (settings or Settings()).health_paths
     metafunc.parametrize("health_path", [pytest.param(path, id=path, marks=marks) for path in paths])
 

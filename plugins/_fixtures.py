@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from rollcheck import ClusterUnavailable
-from rollcheck import ConfigError
 from rollcheck.measure import Evidence
 from rollcheck.measure import MetricWindow
 from rollcheck.measure import Prom
@@ -62,21 +61,13 @@ def rollcheck_settings(request: pytest.FixtureRequest) -> Settings:
     (the closest marker wins per option)."""
     settings = run_settings(request.config)
     overrides: dict[str, object] = {}
-    # iter_markers yields the closest first; applying from the farthest lets closer markers win.
+    # iter_markers yields the closest first; applying from the farthest lets closer markers win. The values were
+    # checked at collection (a bad one is a usage error), so applying them here cannot fail.
     for mark in reversed(list(request.node.iter_markers("rollcheck_settings"))):
-        if mark.args:
-            pytest.fail(
-                f"{request.node.nodeid}: @pytest.mark.rollcheck_settings takes keyword arguments only, "
-                f"for example max_error_rate=0.05 (got {mark.args!r})",
-                pytrace=False,
-            )
         overrides.update(mark.kwargs)
     if not overrides:
         return settings
-    try:
-        return with_marker_overrides(settings, overrides, f"marker on {request.node.nodeid}")
-    except ConfigError as error:
-        pytest.fail(str(error), pytrace=False)
+    return with_marker_overrides(settings, overrides, f"marker on {request.node.nodeid}")
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +82,7 @@ def release(pytestconfig: pytest.Config) -> Release:
         raise ClusterUnavailable(f"the release under test could not be read: {found}") from found
     if found is None:
         if settings.target is None:
-            pytest.skip("no --rollcheck-target given")
+            pytest.skip("no target given (--target or --rollcheck-target)")
         pytest.fail(f"the release {settings.target} was not read at the start of the run", pytrace=False)
     return found
 
@@ -163,7 +154,7 @@ def metric_window(rollcheck_settings: Settings, evidence: Evidence, request: pyt
     --min-requests, recording the request count as evidence."""
     settings = rollcheck_settings
     if not settings.prometheus_url:
-        pytest.skip("no --prometheus-url given")
+        pytest.skip("no Prometheus URL given (--prometheus-url or --rollcheck-prometheus-url)")
     # Asked for only now, so that a run without Prometheus skips before anything connects.
     prom: Prom = request.getfixturevalue("prom")
     release: Release = request.getfixturevalue("release")

@@ -57,14 +57,16 @@ class HtmlSummary:
 
 _ALLURE_SEVERITY = {Severity.CRITICAL: "critical", Severity.WARNING: "normal", Severity.INFO: "minor"}
 
+# Allure puts a result in the first category that matches, so the specific ones come first. Whether the
+# release was rolled back is in the environment and the global "rollcheck report" attachment, not here.
 _CATEGORIES = [
-    {"name": "Release failed a gating check (rollback triggered)", "matchedStatuses": ["failed"]},
     {
         "name": "Could not measure (inconclusive)",
         "matchedStatuses": ["failed", "broken"],
-        "messageRegex": ".*(MetricsUnavailable|InsufficientData|ClusterUnavailable).*",
+        "messageRegex": ".*(MetricsUnavailable|InsufficientData|ClusterUnavailable|Timeout).*",
     },
     {"name": "Check broken (not evidence about the release)", "matchedStatuses": ["broken"]},
+    {"name": "Release check failed", "matchedStatuses": ["failed"]},
 ]
 
 

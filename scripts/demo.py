@@ -89,12 +89,11 @@ def fresh_namespace(core: client.CoreV1Api) -> None:
     core.create_namespace({"metadata": {"name": NAMESPACE}})
 
 
-def render_allure() -> Path | None:
+def render_allure() -> Path:
     results = REPORT_DIR / "allure-results"
     allure = REPO / "node_modules" / ".bin" / "allure"
     if not allure.exists():
-        say("Allure commandline not installed (make deps installs it); skipping the Allure HTML render")
-        return None
+        raise SystemExit("demo: the Allure commandline is not installed; `make deps` installs it")
     output = REPORT_DIR / "allure-report"
     subprocess.run(
         [str(allure), "generate", str(results), "-o", str(output), "--clean"], check=True, capture_output=True

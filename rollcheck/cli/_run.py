@@ -27,7 +27,7 @@ from ..settings import secrets_from_env
 from ._output import Output
 from ._output import Style
 
-__all__ = ["add_run_arguments", "builtin_checks_dir", "header_lines", "pytest_arguments", "run"]
+__all__ = ["add_run_arguments", "builtin_checks_dir", "check_paths", "header_lines", "pytest_arguments", "run"]
 
 # With autoloading off, the plugins behind the flags rollcheck passes (--timeout, --html, --alluredir) are
 # loaded by their entry-point names, which registers them under the names they look each other up by.
@@ -42,7 +42,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="Check files or directories (default: the built-in checks). Arguments after -- go to pytest.",
+        help="Your own check files or directories, run beside the built-in checks. Arguments after -- go to pytest.",
+    )
+    parser.add_argument(
+        "--no-builtin-checks",
+        dest="builtin_checks",
+        action="store_false",
+        help="Run only the given PATHs, not rollcheck's built-in rollout, health, error-rate and latency checks.",
     )
     for option in OPTIONS:
         flags, kwargs = option.argparse_arguments(prefix="--", dest=option.name, with_short=True)
@@ -54,7 +60,7 @@ def run(arguments: argparse.Namespace, extra: Sequence[str], out: Output, err: O
     cli = {option.name: getattr(arguments, option.name) for option in OPTIONS}
     settings = resolve(cli=cli, environ=os.environ, config_file=find_config_file(Path.cwd()))
     secrets_from_env(os.environ)
-    paths = arguments.paths or [str(builtin_checks_dir())]
+    paths = check_paths(arguments.paths, builtin=arguments.builtin_checks)
     title, *rows = header_lines(settings)
     out.line(out.paint(title, Style.BOLD))
     for row in rows:
@@ -74,6 +80,19 @@ def run(arguments: argparse.Namespace, extra: Sequence[str], out: Output, err: O
     import pytest  # here and not at the top: see the module docstring
 
     return int(pytest.main(args, plugins=[]))
+
+
+def check_paths(given: Sequence[str], *, builtin: bool) -> list[str]:
+    """The built-in checks (unless turned off) and the team's own, each directory once."""
+    paths = [str(builtin_checks_dir())] if builtin else []
+    seen = {Path(path).resolve() for path in paths}
+    for path in given:
+        if Path(path).resolve() not in seen:
+            seen.add(Path(path).resolve())
+            paths.append(path)
+    if not paths:
+        raise ConfigError("--no-builtin-checks", True, "command line", "with no PATH given there is nothing to check")
+    return paths
 
 
 def builtin_checks_dir() -> Path:

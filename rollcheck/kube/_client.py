@@ -206,7 +206,7 @@ class Kube:
                     raise translate(error, operation)
                 yield event
         except CALL_ERRORS as error:
-            raise translate(error, operation) from error
+            raise translate(error, operation) from None  # no chained ApiException: headers, whole body
         finally:
             response.response.close()
             response.response.release_conn()

@@ -67,7 +67,8 @@ def call_with_retries(
             return call()
         except CALL_ERRORS as error:
             if attempt >= policy.attempts or not is_transient(error):
-                raise translate(error, operation) from error
+                # from None: the chained ApiException would print response headers and the whole body in tracebacks.
+                raise translate(error, operation) from None
             delay = _delay(error, policy, attempt)
             log.warning(
                 "attempt #%d/%d failed; will retry in %.1fs: %s -> %s",

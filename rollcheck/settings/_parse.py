@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from ..target._ref import TargetKind
 from ..target._ref import TargetRef
 from ._model import OnInconclusive
 
@@ -225,8 +226,16 @@ def parse_namespace(raw: object) -> str:
     return text
 
 
+#: The kinds with a rollback engine; the others are recognised so the message can say they are not there yet.
+SUPPORTED_KINDS = (TargetKind.DEPLOYMENT,)
+
+
 def parse_target(raw: object) -> TargetRef:
-    return TargetRef.parse(parse_text(raw))
+    target = TargetRef.parse(parse_text(raw))
+    if target.kind not in SUPPORTED_KINDS:
+        supported = ", ".join(kind.value for kind in SUPPORTED_KINDS)
+        raise ValueError(f"{target.kind.value} targets are not supported yet; supported kinds: {supported}")
+    return target
 
 
 def parse_selector(raw: object) -> str:

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 import rollcheck.checks
+from rollcheck import ConfigError
 from rollcheck.cli import main
 from rollcheck.cli._run import add_run_arguments
 from rollcheck.cli._run import builtin_checks_dir
+from rollcheck.cli._run import check_paths
 from rollcheck.cli._run import header_lines
 from rollcheck.cli._run import pytest_arguments
 from rollcheck.settings import OPTIONS
@@ -152,3 +154,16 @@ def test_bad_prometheus_credentials_stop_before_pytest(
 
 def test_the_settings_default_report_dir_is_used() -> None:
     assert f"--junitxml={Settings().report_dir / 'junit.xml'}" in _arguments()
+
+
+def test_built_in_checks_run_beside_the_given_paths(tmp_path: Path) -> None:
+    mine = tmp_path / "checks"
+    mine.mkdir()
+    assert check_paths([str(mine)], builtin=True) == [str(builtin_checks_dir()), str(mine)]
+    assert check_paths([str(mine)], builtin=False) == [str(mine)]
+    assert check_paths([str(builtin_checks_dir())], builtin=True) == [str(builtin_checks_dir())], "each once"
+
+
+def test_no_built_in_checks_and_no_paths_is_a_usage_error() -> None:
+    with pytest.raises(ConfigError, match="--no-builtin-checks"):
+        check_paths([], builtin=False)

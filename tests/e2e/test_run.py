@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
-import rollcheck.checks
 from localenv_support import REPO_ROOT
 from rollcheck import ExitCode
 from rollcheck_runs import Scenario
@@ -79,7 +77,7 @@ def test_invalid_option_value_exits_4_naming_the_option(scenario: Scenario) -> N
 
 def test_custom_checks_run_beside_the_built_in_ones(scenario: Scenario) -> None:
     scenario.deploy("v1")
-    run = scenario.run(str(Path(rollcheck.checks.__file__).parent), str(REPO_ROOT / "examples" / "custom_checks"))
+    run = scenario.run(str(REPO_ROOT / "examples" / "custom_checks"))
     assert run.returncode == ExitCode.PASSED, run.stdout[-3000:]
     outcomes = {check["id"].rsplit("::", 1)[1]: (check["outcome"], check["gating"]) for check in run.report["checks"]}
     assert outcomes["test_an_order_can_be_placed"] == ("passed", True)

@@ -294,6 +294,15 @@ def test_bad_marker_value_is_a_usage_error_before_anything_runs(rollcheck_tester
     run.result.stderr.fnmatch_lines(["*max_error_rat*max_error_rate*"])
 
 
+def test_positional_marker_arguments_are_a_usage_error(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        "import pytest\n@pytest.mark.rollcheck_settings(0.3)\ndef test_x():\n    pass\n"
+    )
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines(["*rollcheck_settings takes keyword arguments only*"])
+
+
 def test_bad_prometheus_credentials_are_a_usage_error(rollcheck_tester, monkeypatch: pytest.MonkeyPatch) -> None:
     rollcheck_tester.pytester.makepyfile(PASSING)
     monkeypatch.setenv("ROLLCHECK_PROMETHEUS_USERNAME", "ci")  # a user without a password
