@@ -136,6 +136,9 @@ def pytest_arguments(
         "-o",
         "timeout_method=signal",
         f"--timeout={settings.check_timeout:g}",
+        # A failed check's message already says what was measured against what; the source listing of a
+        # long traceback only buries it in a CI log. `-- --tb=long` brings it back (later flags win).
+        "--tb=short",
     ]
     return [*args, *paths, *extra]
 

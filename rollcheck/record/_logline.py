@@ -38,6 +38,7 @@ def write_log_line(record: RunRecord, stream: TextIO) -> bool:
     """Write the line when there was a rollback event (anything but 'not needed'). True if written."""
     if record.rollback.action is RollbackAction.NOT_NEEDED:
         return False
-    stream.write(json.dumps(log_line(record), ensure_ascii=False, separators=(",", ":")) + "\n")
+    # The leading newline keeps the line whole when stderr interleaves with a progress line on stdout.
+    stream.write("\n" + json.dumps(log_line(record), ensure_ascii=False, separators=(",", ":")) + "\n")
     stream.flush()
     return True

@@ -66,6 +66,15 @@ def test_reports_and_timeout_come_from_the_resolved_settings() -> None:
     assert "--timeout=90" in args
 
 
+def test_short_tracebacks_unless_the_user_asks_after_the_double_dash() -> None:
+    cli = _given()
+    settings = resolve(cli=cli, environ={}, config_file=None)
+    args = pytest_arguments(
+        cli=cli, settings=settings, paths=["checks"], extra=["--tb=long"], autoload=True, rootdir=Path("/work")
+    )
+    assert args.index("--tb=short") < args.index("--tb=long"), "the user's flag comes later, so it wins"
+
+
 def test_without_autoload_the_needed_plugins_are_named() -> None:
     assert "-p" not in _arguments()[4:]
     args = _arguments(autoload=False)
