@@ -8,40 +8,25 @@ alone never turns rollbacks on in a team's ordinary test runs.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import typing
 
 import pytest
 
-from rollcheck import ConfigError
-from rollcheck.settings import Settings
-from rollcheck.settings import secrets_from_env
-
-from . import _fixtures
+from . import _configure
 from . import _hookspecs
-from ._integrations import AllureReport
-from ._integrations import AllureSteps
-from ._integrations import HtmlSummary
-from ._markers import MARKERS
-from ._options import add_options
-from ._options import any_option_given
-from ._options import plugin_enabled
-from ._options import settings_from_pytest
-from ._release_reading import XdistHandoff
-from ._session import RollcheckSession
-from ._session import is_controller
-from ._state import PROMETHEUS_AUTH_KEY
-from ._state import SETTINGS_KEY
+from . import _options
+from . import _state
 
-__all__ = ["SESSION_PLUGIN_NAME", "settings_of"]
+if typing.TYPE_CHECKING:
+    from rollcheck.settings import Settings
 
-SESSION_PLUGIN_NAME = "rollcheck-session"
+__all__ = ["settings_of"]
 
 
 def settings_of(config: pytest.Config) -> Settings | None:
     """The run's resolved settings, or None when rollcheck is not enabled. For `pytest_generate_tests` and other
     hooks that run before fixtures exist (fixtures use `rollcheck_settings`)."""
-    return config.stash.get(SETTINGS_KEY, None)
+    return config.stash.get(_state.SETTINGS_KEY, None)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -49,49 +34,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
+    _options.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for marker in MARKERS:
-        config.addinivalue_line("markers", marker)
-    config.pluginmanager.register(_fixtures, "rollcheck-fixtures")
-    if not plugin_enabled(config):
-        if any_option_given(config):
-            settings_from_pytest(config)  # still a usage error (exit 4) if a value given on the command line is bad
-        return
-    settings = settings_from_pytest(config)
-    if config.option.collectonly:
-        return  # listing checks is not a run: nothing is read, decided or written
-    config.stash[SETTINGS_KEY] = settings
-    try:
-        config.stash[PROMETHEUS_AUTH_KEY] = secrets_from_env(os.environ)
-    except ConfigError as error:
-        raise pytest.UsageError(str(error)) from None
-    session = RollcheckSession(config, settings)
-    config.pluginmanager.register(session, SESSION_PLUGIN_NAME)
-    allure_dir = config.getoption("allure_report_dir", None)
-    if allure_dir:
-        config.pluginmanager.register(AllureSteps(), "rollcheck-allure-steps")
-    if not is_controller(config):
-        return
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHandoff(config), "rollcheck-xdist")
-    if config.pluginmanager.hasplugin("html"):
-        config.pluginmanager.register(HtmlSummary(lambda: session.record), "rollcheck-html")
-    if allure_dir:
-        config.pluginmanager.register(AllureReport(Path(allure_dir)), "rollcheck-allure")
+    _configure.configure(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for name in (
-        SESSION_PLUGIN_NAME,
-        "rollcheck-html",
-        "rollcheck-allure",
-        "rollcheck-allure-steps",
-        "rollcheck-xdist",
-        "rollcheck-fixtures",
-    ):
-        plugin = config.pluginmanager.get_plugin(name)
-        if plugin is not None:
-            config.pluginmanager.unregister(plugin, name)
+    _configure.unconfigure(config)

@@ -4,6 +4,7 @@ hide a missing package, so this builds and reads the real wheel."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,6 +18,10 @@ from localenv_support import REPO_ROOT
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
+    # A copy of the working tree, because setuptools writes build/ and *.egg-info/ next to the sources.
+    source = tmp_path_factory.mktemp("source") / "rollcheck"
+    ignored = shutil.ignore_patterns(".git", ".venv", ".localenv", "node_modules", "build", "*.egg-info", "__pycache__")
+    shutil.copytree(REPO_ROOT, source, ignore=ignored)
     subprocess.run(
         [
             sys.executable,
@@ -28,7 +33,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
             "-q",
             "-w",
             str(out),
-            str(REPO_ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,
