@@ -102,3 +102,23 @@ def test_a_checkout_is_a_suite(scenario: Scenario) -> None:
     report = json.loads((report_dir / "report.json").read_text())
     assert report["verdict"] == "passed"
     assert {check["id"].split("::")[0] for check in report["checks"]} >= {"checks/test_error_rate.py"}
+
+
+def test_dry_run_records_the_rollback_it_would_do_and_touches_nothing(scenario: Scenario) -> None:
+    scenario.deploy("v1")
+    scenario.deploy("v2", env={"DEMO_ERROR_RATE": "0.5"})
+    run = scenario.run("--dry-run")
+    assert run.returncode == ExitCode.FAILED, run.stdout[-3000:]
+    rollback = run.report["rollback"]
+    assert (rollback["action"], rollback["from_version"], rollback["to_version"]) == ("dry_run", "v2", "v1")
+    assert scenario.image() == "rollcheck-demo:v2"
+
+
+def test_a_release_other_than_the_expected_image_is_not_judged(scenario: Scenario) -> None:
+    scenario.deploy("v1")
+    scenario.deploy("v2", env={"DEMO_ERROR_RATE": "0.5"})
+    run = scenario.run("--expect-image=rollcheck-demo:v3")
+    assert run.returncode == ExitCode.INCONCLUSIVE, run.stdout[-3000:]
+    assert "rollcheck-demo:v3" in run.report["reason"]
+    assert run.report["rollback"]["action"] == "not_needed"
+    assert scenario.image() == "rollcheck-demo:v2"
