@@ -158,7 +158,10 @@ def _record(
     judgement = judge(checks, blocking_problem=problem)
     verdict_at = _now()
     not_a_verdict = None
-    if status in NOT_A_VERDICT:
+    bad_kubeconfig = _kubeconfig_problem(run.config)
+    if bad_kubeconfig is not None:
+        not_a_verdict = bad_kubeconfig
+    elif status in NOT_A_VERDICT:
         not_a_verdict = f"pytest ended with {status.name if status is not None else 'an unknown status'}"
     elif collection_errors:
         shown = ", ".join(collection_errors[:3])
@@ -166,7 +169,9 @@ def _record(
     decision = run.decision(judgement, not_a_verdict)
     rollback = run.act(decision, verified)
     code = exit_code(judgement.verdict, decision, rollback, run.settings.on_inconclusive)
-    if status in NOT_A_VERDICT:
+    if bad_kubeconfig is not None:
+        code = ExitCode.USAGE_ERROR
+    elif status in NOT_A_VERDICT:
         code = ExitCode.NO_CHECKS if status is pytest.ExitCode.NO_TESTS_COLLECTED else ExitCode(int(status))
     elif collection_errors:
         code = ExitCode.INTERRUPTED  # what pytest itself says of collection errors
@@ -192,6 +197,16 @@ def _record(
         exit_code=int(code),
         reason=not_a_verdict or judgement.reason,
     )
+
+
+def _kubeconfig_problem(config: pytest.Config) -> str | None:
+    """A kubeconfig or context that cannot be loaded is the user's mistake (exit 4), not a cluster problem."""
+    found = config.stash.get(RELEASE_KEY, None)
+    if not isinstance(found, Exception):
+        return None
+    from rollcheck.kube import KubeconfigError  # only now: a run without a target never loads the client
+
+    return str(found) if isinstance(found, KubeconfigError) else None
 
 
 def _write(record: RunRecord, report_dir: Path) -> Path:

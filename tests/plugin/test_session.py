@@ -348,3 +348,15 @@ def test_under_xdist_workers_judge_the_controllers_reading(rollcheck_tester) -> 
     assert len(run.report["checks"]) == 4
     assert all("could not be read" in message for message in messages), messages
     assert not [message for message in messages if "a worker called" in message]
+
+
+def test_a_context_missing_from_the_kubeconfig_is_a_usage_error_with_a_report(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(PASSING)
+    kubeconfig = rollcheck_tester.pytester.path / "kubeconfig"
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG)
+    run = rollcheck_tester.run(
+        "--rollcheck-target=deployment/shop", f"--rollcheck-kubeconfig={kubeconfig}", "--rollcheck-context=prod"
+    )
+    assert run.result.ret == ExitCode.USAGE_ERROR
+    assert "there is no context 'prod'" in run.report["reason"]
+    assert run.report["rollback"]["action"] == "not_needed"
