@@ -62,7 +62,7 @@ unit: venv
 
 # The main job: a good release, a bad one, and rollcheck rolling it back (reports in demo-report/).
 demo: deps localenv
-	source .localenv/env.sh && $(PY) scripts/demo.py
+	source .localenv/env.sh && PYTHONPATH=scripts $(PY) scripts/demo.py
 
 clean:
 	rm -rf $(VENV) .localenv rollcheck-report demo-report build *.egg-info node_modules

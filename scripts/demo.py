@@ -18,10 +18,12 @@ from pathlib import Path
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from rollcheck_localenv.layout import Layout
+
 REPO = Path(__file__).resolve().parents[1]
 NAMESPACE = "demo"
 NAME = "shop"
-PORT = 18080
+PORT = Layout.default().ports.demo_workload
 REPORT_DIR = REPO / "demo-report"
 
 

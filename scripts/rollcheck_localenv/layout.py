@@ -33,6 +33,8 @@ class Ports:
     """Alertmanager web and API."""
     alert_receiver: int = 19095
     """Where Alertmanager delivers webhooks by default; tests and `rollcheck serve` listen here."""
+    demo_workload: int = 18080
+    """Where `make demo` exposes its `shop` workload."""
 
 
 @dataclass(frozen=True)
