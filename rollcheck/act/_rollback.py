@@ -56,17 +56,11 @@ def carry_out(
             engine = engine_for(settings.target.kind, kube)
             plan = engine.plan(settings.target, settings.namespace, verified, reason=decision.reason)
             record = dataclasses.replace(record, to_revision=plan.to_revision, to_version=plan.to_version)
-            if plan.skip_reason is not None:
-                return dataclasses.replace(
-                    record,
-                    action=RollbackAction.SKIPPED,
-                    reason=f"{decision.reason}; skipped: {plan.skip_reason}",
-                    finished_at=_now(),
-                )
             dry_run = decision.step is Step.DRY_RUN
+            # apply passes on the plan's own skip (already at that revision, deployed since verified) and adds
+            # a deploy that lands between the plan and the patch: their release is not ours to undo.
             applied = engine.apply(plan, dry_run=dry_run)
             if applied.skip_reason is not None:
-                # Someone deployed between the plan and the patch: their release is not ours to undo.
                 return dataclasses.replace(
                     record,
                     action=RollbackAction.SKIPPED,
