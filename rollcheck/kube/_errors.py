@@ -82,8 +82,22 @@ def translate(error: CallError, operation: str) -> RollcheckError:
     if isinstance(error, ApiException) and error.status:
         status = int(error.status)
         cls = _BY_STATUS.get(status, KubernetesError)
+        if status == 422 and _has_field_causes(error.body):
+            cls = KubernetesError  # an invalid object, not a failed resourceVersion test: retrying cannot help
         return cls(status, str(error.reason or _phrase(status)), status_message(error.body), operation=operation)
     return ClusterUnavailable(f"{operation}: the Kubernetes API could not be reached: {_connection_detail(error)}")
+
+
+def _has_field_causes(body: object) -> bool:
+    """A 422 for an invalid object names the offending fields in details.causes; a JSON patch whose `test` op
+    failed (someone wrote in between) comes back with empty details."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    details = document.get("details") if isinstance(document, dict) else None
+    return isinstance(details, dict) and bool(details.get("causes"))
 
 
 def _connection_detail(error: CallError) -> str:

@@ -23,7 +23,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from .._errors import ClusterUnavailable
 from .._errors import Conflict
+from .._errors import RollbackError
 from .._errors import RollbackImpossible
 from ..kube import POD_TEMPLATE_HASH
 from ..kube import Kube
@@ -147,10 +149,19 @@ class DeploymentRollback:
                     "deployment", name, namespace, list(patch), plan.patch_type, dry_run=dry_run
                 )
             except Conflict:
-                if attempt == _ATTEMPTS:
-                    raise
-                # Something wrote the Deployment in between (status, a scale, a label, or a deploy): read again.
-                continue
+                if attempt < _ATTEMPTS:
+                    continue  # something wrote the Deployment in between (status, a scale, a label, a deploy)
+                if not dry_run and _already_restored(self.kube.get_raw("deployment", name, namespace), plan):
+                    # This PATCH landed, its answer was lost and the client's replay failed its own test op.
+                    return AppliedRollback(
+                        plan=plan, dry_run=dry_run, patch=patch, issued_at=issued_at, accepted_at=_now()
+                    )
+                raise
+            except ClusterUnavailable as error:
+                raise RollbackError(
+                    f"the rollback PATCH of deployment {namespace}/{name} got no answer, so whether it was applied "
+                    f"is unknown; check its revision ({error})"
+                ) from None
             return AppliedRollback(
                 plan=plan, dry_run=dry_run, patch=patch, issued_at=issued_at, accepted_at=_now(), result=result
             )

@@ -105,3 +105,22 @@ def test_connection_failures_become_cluster_unavailable(failure: Exception) -> N
     assert isinstance(error, ClusterUnavailable)
     assert str(error).startswith("get deployment prod/shop: the Kubernetes API could not be reached: ")
     assert "\n" not in str(error)
+
+
+def test_422_for_an_invalid_object_is_not_a_conflict() -> None:
+    # The two bodies the real API server sends (seen on the local cluster): a failed `test` op, and validation.
+    failed_test = ApiException(status=422, reason="Unprocessable Entity")
+    failed_test.body = (
+        '{"kind":"Status","status":"Failure","message":"the server rejected our request due to an error in our '
+        'request","reason":"Invalid","details":{},"code":422}'
+    )
+    invalid = ApiException(status=422, reason="Unprocessable Entity")
+    invalid.body = (
+        '{"kind":"Status","status":"Failure","message":"Deployment.apps \\"shop\\" is invalid: spec.replicas: '
+        'Invalid value: -3","reason":"Invalid","details":{"causes":[{"reason":"FieldValueInvalid",'
+        '"field":"spec.replicas"}]},"code":422}'
+    )
+    assert type(translate(failed_test, "patch deployment prod/shop")) is Conflict
+    error = translate(invalid, "patch deployment prod/shop")
+    assert type(error) is KubernetesError
+    assert "spec.replicas" in str(error)

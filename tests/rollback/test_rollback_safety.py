@@ -138,6 +138,33 @@ def test_a_retried_patch_whose_first_attempt_landed_counts_as_applied(
     assert image(rollcheck_kube, releases.namespace, "landed") == "rollcheck-demo:v1"
 
 
+def test_a_lost_answer_on_the_last_attempt_still_counts_as_applied(
+    releases: Releases, rollcheck_kube: Kube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Writes beat the first two PATCHes for real; the third lands but its answer is lost, and the replay fails
+    # its own resourceVersion test. The rollback happened, and must be reported as such.
+    target = two_revisions(releases, "lost-last")
+    plan = plan_for(rollcheck_kube, releases, target)
+    send = rollcheck_kube.patch_raw
+    calls = iter(range(100))
+
+    def race_twice_then_lose_the_answer(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        call = next(calls)
+        if call < 2:
+            releases.apps.patch_namespaced_deployment(
+                "lost-last", releases.namespace, {"metadata": {"labels": {"write": str(call)}}}
+            )
+            return send(*args, **kwargs)
+        send(*args, **kwargs)
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(rollcheck_kube, "patch_raw", race_twice_then_lose_the_answer)
+    applied = engine_for(TargetKind.DEPLOYMENT, rollcheck_kube).apply(plan, dry_run=False)
+
+    assert applied.skip_reason is None
+    assert image(rollcheck_kube, releases.namespace, "lost-last") == "rollcheck-demo:v1"
+
+
 def test_dry_run_is_server_side_and_changes_nothing(releases: Releases, rollcheck_kube: Kube) -> None:
     target = two_revisions(releases, "rehearsed")
     plan = plan_for(rollcheck_kube, releases, target)
