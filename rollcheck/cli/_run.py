@@ -26,6 +26,7 @@ from ..settings import resolve
 from ..settings import secrets_from_env
 from ._output import Output
 from ._output import Style
+from ._pytest_ini import find_pytest_ini
 
 __all__ = ["add_run_arguments", "builtin_checks_dir", "check_paths", "header_lines", "pytest_arguments", "run"]
 
@@ -76,6 +77,7 @@ def run(arguments: argparse.Namespace, extra: Sequence[str], out: Output, err: O
         extra=extra,
         autoload=not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"),
         rootdir=Path.cwd(),
+        user_paths=arguments.paths,
     )
     import pytest  # here and not at the top: see the module docstring
 
@@ -112,6 +114,7 @@ def pytest_arguments(
     extra: Sequence[str],
     autoload: bool,
     rootdir: Path,
+    user_paths: Sequence[str] = (),
 ) -> list[str]:
     """The pytest command line for a run: the plugin, the given flags as `--rollcheck-*`, the reports.
 
@@ -129,6 +132,7 @@ def pytest_arguments(
     report_dir = settings.report_dir
     args += [
         f"--rootdir={rootdir}",
+        *(["-c", str(ini)] if (ini := find_pytest_ini(user_paths, rootdir)) else []),
         f"--junitxml={report_dir / 'junit.xml'}",
         f"--html={report_dir / 'report.html'}",
         "--self-contained-html",

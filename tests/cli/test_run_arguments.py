@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,48 @@ def test_built_in_checks_run_beside_the_given_paths(tmp_path: Path) -> None:
 def test_no_built_in_checks_and_no_paths_is_a_usage_error() -> None:
     with pytest.raises(ConfigError, match="--no-builtin-checks"):
         check_paths([], builtin=False)
+
+
+def test_the_projects_pytest_ini_is_named_even_with_the_built_in_checks_elsewhere(tmp_path: Path) -> None:
+    # The built-in checks usually live in site-packages: without -c, pytest would look for its configuration
+    # from the common ancestor of everything it is given, find none, and drop the project's settings.
+    project = tmp_path / "project"
+    (project / "checks").mkdir(parents=True)
+    (project / "pytest.ini").write_text("[pytest]\npythonpath = src\n")
+    args = pytest_arguments(
+        cli=_given(),
+        settings=resolve(cli=_given(), environ={}, config_file=None),
+        paths=[str(builtin_checks_dir()), "checks"],
+        extra=[],
+        autoload=True,
+        rootdir=project,
+        user_paths=["checks"],
+    )
+    assert args[args.index("-c") + 1] == str(project / "pytest.ini")
+
+
+def test_pyproject_counts_only_with_a_pytest_table(tmp_path: Path) -> None:
+    from rollcheck.cli._pytest_ini import find_pytest_ini
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert find_pytest_ini([], tmp_path) != tmp_path / "pyproject.toml"
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\naddopts = '-q'\n")
+    assert find_pytest_ini([], tmp_path) == tmp_path / "pyproject.toml"
+
+
+def test_a_team_project_keeps_its_pytest_settings_under_rollcheck_run(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    (project / "src").mkdir(parents=True)
+    (project / "checks").mkdir()
+    (project / "src" / "shoplib.py").write_text("EXPECTED = 42\n")
+    (project / "pytest.ini").write_text("[pytest]\npythonpath = src\n")
+    (project / "checks" / "test_own.py").write_text(
+        "import shoplib\n\ndef test_own():\n    assert shoplib.EXPECTED == 42\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROLLCHECK_", "PYTEST_"))}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "rollcheck"), "run", "checks", "--report-dir", str(tmp_path / "report")],
+        cwd=project, capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "configfile: pytest.ini" in result.stdout
