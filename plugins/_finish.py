@@ -96,7 +96,8 @@ class _Run:
         if decision.step is Step.NOTHING:
             return RollbackRecord(action=decision.action, reason=decision.reason)
         try:
-            record: RollbackRecord = self.config.hook.pytest_rollcheck_rollback(
+            # object, not RollbackRecord: a custom hook may return anything, and that is checked below.
+            record: object = self.config.hook.pytest_rollcheck_rollback(
                 decision=decision, release=verified, settings=self.settings
             )
         except KeyboardInterrupt:
@@ -110,6 +111,12 @@ class _Run:
         except Exception as error:  # a custom rollback hook broke: the report must still be written
             record = RollbackRecord(
                 action=RollbackAction.FAILED, reason=decision.reason, error=f"rollback hook raised {error!r}"[:500]
+            )
+        if not isinstance(record, RollbackRecord):
+            return RollbackRecord(
+                action=RollbackAction.FAILED,
+                reason=decision.reason,
+                error=f"the rollback hook returned {type(record).__name__}, not a RollbackRecord: outcome unknown",
             )
         return record
 
@@ -140,9 +147,14 @@ def finish_run(
             exit_code=int(ExitCode.INTERNAL_ERROR),
             reason=f"rollcheck failed while finishing the run: {error!r}"[:500],
         )
-    record = dataclasses.replace(record, errors=(*record.errors, *run.errors, *call_report_sinks(config, record)))
+    record = dataclasses.replace(record, errors=(*record.errors, *run.errors))
+    # Written before the sinks run, so a slow or hanging sink cannot cost the report; again if a sink failed.
     path = _write(record, settings.report_dir)
     write_log_line(record, sys.stderr)
+    sink_errors = call_report_sinks(config, record)
+    if sink_errors:
+        record = dataclasses.replace(record, errors=(*record.errors, *sink_errors))
+        path = _write(record, settings.report_dir)
     return record, path
 
 
@@ -157,26 +169,14 @@ def _record(
     verified, problem = run.verified()
     judgement = judge(checks, blocking_problem=problem)
     verdict_at = _now()
-    not_a_verdict = None
-    bad_kubeconfig = _kubeconfig_problem(run.config)
-    if bad_kubeconfig is not None:
-        not_a_verdict = bad_kubeconfig
-    elif status in NOT_A_VERDICT:
-        not_a_verdict = f"pytest ended with {status.name if status is not None else 'an unknown status'}"
-    elif collection_errors:
-        shown = ", ".join(collection_errors[:3])
-        not_a_verdict = f"{len(collection_errors)} check file(s) failed to load ({shown})"
-    decision = run.decision(judgement, not_a_verdict)
+    no_verdict = _no_verdict(run.config, status, collection_errors, problem)
+    decision = run.decision(judgement, no_verdict[0] if no_verdict else None)
     rollback = run.act(decision, verified)
-    code = exit_code(judgement.verdict, decision, rollback, run.settings.on_inconclusive)
-    if bad_kubeconfig is not None:
-        code = ExitCode.USAGE_ERROR
-    elif status in NOT_A_VERDICT:
-        code = ExitCode.NO_CHECKS if status is pytest.ExitCode.NO_TESTS_COLLECTED else ExitCode(int(status))
-    elif collection_errors:
-        code = ExitCode.INTERRUPTED  # what pytest itself says of collection errors
+    code = (
+        no_verdict[1] if no_verdict else exit_code(judgement.verdict, decision, rollback, run.settings.on_inconclusive)
+    )
     if run.interrupted:
-        code = ExitCode.INTERRUPTED
+        code = ExitCode.ROLLBACK_FAILED  # a PATCH may have been sent: not "interrupted, nothing touched"
     return RunRecord(
         verdict=judgement.verdict,
         target=str(run.settings.target) if run.settings.target else None,
@@ -195,8 +195,34 @@ def _record(
         ),
         context=ci_context(os.environ),
         exit_code=int(code),
-        reason=not_a_verdict or judgement.reason,
+        reason=no_verdict[0] if no_verdict else judgement.reason,
     )
+
+
+def _no_verdict(
+    config: pytest.Config,
+    status: pytest.ExitCode | None,
+    collection_errors: Sequence[str],
+    problem: str | None,
+) -> tuple[str, ExitCode] | None:
+    """Why this run says nothing trustworthy about the release, and its exit code; None when it does. Such a
+    run never rolls back, whatever --on-inconclusive says. The first reason that applies wins."""
+    bad_kubeconfig = _kubeconfig_problem(config)
+    if bad_kubeconfig is not None:
+        return bad_kubeconfig, ExitCode.USAGE_ERROR
+    if status in NOT_A_VERDICT:
+        reason = f"pytest ended with {status.name if status is not None else 'an unknown status'}"
+        reason += f" ({problem})" if problem else ""
+        code = ExitCode.NO_CHECKS if status is pytest.ExitCode.NO_TESTS_COLLECTED else ExitCode(int(status))
+        return reason, code
+    if collection_errors:
+        shown = ", ".join(collection_errors[:3])
+        # INTERRUPTED is what pytest itself says of collection errors.
+        return f"{len(collection_errors)} check file(s) failed to load ({shown})", ExitCode.INTERRUPTED
+    if problem is not None:
+        # Not the release CI deployed, or not readable: nothing to judge and nothing safe to roll back.
+        return problem, ExitCode.INCONCLUSIVE
+    return None
 
 
 def _kubeconfig_problem(config: pytest.Config) -> str | None:

@@ -17,7 +17,7 @@ from rollcheck.record import RollbackAction
 from rollcheck.record import RunRecord
 from rollcheck.record import Severity
 
-from ._markers import check_kind
+from ._markers import check_kind_or_default
 from ._state import MEASUREMENTS_KEY
 
 __all__ = ["AllureReport", "AllureSteps", "HtmlSummary", "html_summary"]
@@ -78,7 +78,7 @@ class AllureSteps:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         import allure
 
-        kind = check_kind(item)
+        kind = check_kind_or_default(item)
         allure.dynamic.severity(_ALLURE_SEVERITY[kind.severity])  # type: ignore[no-untyped-call]
         allure.dynamic.tag(kind.category.value, *(() if kind.gating else ("advisory",)))  # type: ignore[no-untyped-call]
         try:

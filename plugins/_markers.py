@@ -10,7 +10,7 @@ import pytest
 from rollcheck.record import CheckCategory
 from rollcheck.record import Severity
 
-__all__ = ["MARKERS", "CheckKind", "check_kind"]
+__all__ = ["MARKERS", "CheckKind", "check_kind", "check_kind_or_default"]
 
 _Choice = TypeVar("_Choice", CheckCategory, Severity)
 
@@ -28,6 +28,10 @@ class CheckKind:
     category: CheckCategory
     severity: Severity
     gating: bool
+
+
+DEFAULT_KIND = CheckKind(category=CheckCategory.CUSTOM, severity=Severity.CRITICAL, gating=True)
+"""A check without rollcheck markers: a gating custom check."""
 
 
 def _enum_value(enum_type: type[_Choice], value: object, item: pytest.Item, marker: str) -> _Choice:
@@ -56,3 +60,11 @@ def check_kind(item: pytest.Item) -> CheckKind:
         severity=_enum_value(Severity, kwargs.get("severity", "critical"), item, "rollcheck_check"),
         gating=True,
     )
+
+
+def check_kind_or_default(item: pytest.Item) -> CheckKind:
+    """For hooks that must not raise (reporting): a bad marker is reported as the check's own error instead."""
+    try:
+        return check_kind(item)
+    except pytest.UsageError:
+        return DEFAULT_KIND

@@ -28,7 +28,7 @@ from rollcheck.record import CheckResult
 from rollcheck.record import Measurement
 from rollcheck.record import Severity
 
-from ._markers import check_kind
+from ._markers import check_kind_or_default
 from ._state import MEASUREMENTS_KEY
 
 __all__ = ["PROPERTY", "CheckCollector", "classify_phase"]
@@ -55,7 +55,9 @@ def _timed_out(call: pytest.CallInfo[None]) -> bool:
     """pytest-timeout ended the check: it hung (a stuck query, a stuck custom check), so it measured nothing.
     Every client has its own shorter timeout, so a slow release shows up as a failed probe, not as this."""
     assert call.excinfo is not None
-    return call.excinfo.errisinstance(pytest.fail.Exception) and str(call.excinfo.value).startswith("Timeout")
+    return call.excinfo.errisinstance(pytest.fail.Exception) and str(call.excinfo.value).endswith(
+        "from pytest-timeout."
+    )
 
 
 def _phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> CheckOutcome:
@@ -69,7 +71,7 @@ def _phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Ch
 
 
 def classify_phase(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> dict[str, Any]:
-    kind = check_kind(item)
+    kind = check_kind_or_default(item)  # a marker's problem is the check's error (see the session's setup hook)
     outcome = _phase_outcome(report, call)
     message = _message(call)
     if outcome is CheckOutcome.SKIPPED and isinstance(report.longrepr, tuple):
@@ -121,6 +123,9 @@ class CheckCollector:
     def add(self, report: pytest.TestReport) -> None:
         payload = payload_of(report)
         if payload is None:
+            if report.failed:
+                # Made by xdist on the controller when a worker died mid-check: no classification came with it.
+                self._worker_crash(report)
             return
         outcome = CheckOutcome(payload["outcome"])
         partial = self._checks.get(report.nodeid)
@@ -133,6 +138,15 @@ class CheckCollector:
         partial.duration += report.duration
         if payload["measurements"]:
             partial.measurements = payload["measurements"]
+
+    def _worker_crash(self, report: pytest.TestReport) -> None:
+        message = f"the process running this check died: {report.longreprtext[-_MAX_MESSAGE:]}"
+        partial = self._checks.get(report.nodeid)
+        if partial is None:
+            payload = {"category": "custom", "severity": "critical", "gating": True, "measurements": []}
+            self._checks[report.nodeid] = _Partial(payload, CheckOutcome.ERROR, message, report.duration)
+        else:
+            partial.outcome, partial.message = CheckOutcome.ERROR, message
 
     def results(self) -> tuple[CheckResult, ...]:
         return tuple(

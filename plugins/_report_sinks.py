@@ -18,6 +18,6 @@ def call_report_sinks(config: pytest.Config, record: RunRecord) -> list[str]:
         try:
             # As pluggy would: each implementation gets only the arguments it names.
             implementation.function(**{name: arguments[name] for name in implementation.argnames})
-        except Exception as error:
+        except (Exception, KeyboardInterrupt) as error:  # Ctrl-C in a sink ends that sink, not the report
             errors.append(f"report sink {implementation.plugin_name} failed: {error!r}"[:500])
     return errors

@@ -6,17 +6,20 @@ the end runs verdict → decide → act → record, once, on the xdist controlle
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import signal
 import threading
 from collections.abc import Callable
 from collections.abc import Generator
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pytest
 
+from rollcheck import ClusterUnavailable
 from rollcheck import ConfigError
 from rollcheck.decide import Decision
 from rollcheck.decide import Judgement
@@ -54,6 +57,21 @@ def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
+@contextlib.contextmanager
+def _sigterm_deferred() -> Iterator[list[int]]:
+    """While the run is being finished (decision, rollback, report), SIGTERM is noted, not raised: the rollback
+    handles its own interruption, and nothing may stop report.json from being written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield []
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class RollcheckSession:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
@@ -65,6 +83,8 @@ class RollcheckSession:
         self.report_path: Path | None = None
         self._previous_sigterm: Callable[[int, FrameType | None], Any] | int | None = None
         self._sigterm_installed = False
+        self.interrupted_at_start = False
+        self.marker_problems: dict[str, str] = {}
 
     def pytest_report_header(self) -> list[str]:
         s = self.settings
@@ -89,7 +109,17 @@ class RollcheckSession:
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
             self._sigterm_installed = True
         if self.settings.target is not None:
-            self.config.stash[RELEASE_KEY] = read_verified_release(self.settings)
+            try:
+                self.config.stash[RELEASE_KEY] = read_verified_release(self.settings)
+            except KeyboardInterrupt:
+                # pytest would skip sessionfinish for an interruption here; stop at the run loop instead.
+                self.config.stash[RELEASE_KEY] = ClusterUnavailable("interrupted while reading the release")
+                self.interrupted_at_start = True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        if self.interrupted_at_start:
+            raise session.Interrupted("interrupted (SIGTERM or Ctrl-C) while reading the release under test")
 
     def pytest_unconfigure(self) -> None:
         if self._sigterm_installed:
@@ -101,7 +131,14 @@ class RollcheckSession:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
-            self._validate_markers(item)
+            try:
+                self._validate_markers(item)
+            except pytest.UsageError as error:
+                if is_controller(self.config):
+                    raise
+                # On an xdist worker a UsageError becomes an internal error that loses the message: the check
+                # fails at setup with it instead.
+                self.marker_problems[item.nodeid] = str(error)
         # Every check gets a timeout unless it or the command line sets one; the signal method ends a hanging
         # check as a result, where the thread method would exit the process before any rollback or report.
         if self.config.getoption("timeout", None):
@@ -123,6 +160,12 @@ class RollcheckSession:
                 with_marker_overrides(self.settings, mark.kwargs, f"marker on {item.nodeid}")
             except ConfigError as error:
                 raise pytest.UsageError(str(error)) from None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        problem = self.marker_problems.get(item.nodeid)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
@@ -146,14 +189,15 @@ class RollcheckSession:
         if not is_controller(self.config):
             return
         status = pytest.ExitCode(exitstatus) if exitstatus in set(pytest.ExitCode) else None
-        self.record, self.report_path = finish_run(
-            self.config,
-            self.settings,
-            self.collector.results(),
-            status=status,
-            collection_errors=self.collection_errors,
-            started_at=self.started_at,
-        )
+        with _sigterm_deferred():
+            self.record, self.report_path = finish_run(
+                self.config,
+                self.settings,
+                self.collector.results(),
+                status=status,
+                collection_errors=self.collection_errors,
+                started_at=self.started_at,
+            )
         session.exitstatus = self.record.exit_code
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

@@ -22,7 +22,8 @@ def write_report(record: RunRecord, directory: Path) -> Path:
     handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".json", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(record.to_dict(), stream, indent=2, ensure_ascii=False)
+            # default=str: a custom check may record a Decimal or a numpy number; the report must still be written.
+            json.dump(record.to_dict(), stream, indent=2, ensure_ascii=False, default=str)
             stream.write("\n")
         os.replace(temporary, target)
     except BaseException:

@@ -193,17 +193,7 @@ def test_unreachable_cluster_is_inconclusive_and_never_rolls_back(rollcheck_test
     assert "canary-token-not-to-leak" not in everything
 
 
-def test_custom_rollback_hook_replaces_the_engine(rollcheck_tester) -> None:
-    rollcheck_tester.pytester.makeconftest(
-        """
-        import dataclasses
-        from rollcheck.record import RollbackAction, RollbackRecord
-
-        def pytest_rollcheck_rollback(decision, release, settings):
-            return RollbackRecord(action=RollbackAction.ROLLED_BACK, reason="custom: " + decision.reason,
-                                  to_version="v0", recovered=True)
-        """
-    )
+def test_unreachable_cluster_never_rolls_back_even_with_on_inconclusive_rollback(rollcheck_tester) -> None:
     rollcheck_tester.pytester.makepyfile("def test_bad():\n    assert False\n")
     kubeconfig = rollcheck_tester.pytester.path / "kubeconfig"
     kubeconfig.write_text(UNREACHABLE_KUBECONFIG)
@@ -213,9 +203,9 @@ def test_custom_rollback_hook_replaces_the_engine(rollcheck_tester) -> None:
         "--rollcheck-rollout-timeout=1",
         "--rollcheck-on-inconclusive=rollback",
     )
-    assert run.report["rollback"]["action"] == "rolled_back"
-    assert run.report["rollback"]["reason"].startswith("custom: ")
-    assert run.result.ret == ExitCode.FAILED
+    assert run.result.ret == ExitCode.INCONCLUSIVE
+    assert run.report["rollback"]["action"] == "not_needed"
+    assert "could not be read" in run.report["reason"]
 
 
 def test_broken_report_sink_is_recorded_and_others_still_run(rollcheck_tester) -> None:
@@ -360,3 +350,83 @@ def test_a_context_missing_from_the_kubeconfig_is_a_usage_error_with_a_report(ro
     assert run.result.ret == ExitCode.USAGE_ERROR
     assert "there is no context 'prod'" in run.report["reason"]
     assert run.report["rollback"]["action"] == "not_needed"
+
+
+def test_a_worker_that_dies_mid_check_is_an_error_not_a_pass(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile("import os\ndef test_ok():\n    pass\ndef test_dies():\n    os._exit(1)\n")
+    run = rollcheck_tester.run("--rollcheck", "-n", "2")
+    assert run.result.ret == ExitCode.INCONCLUSIVE
+    assert run.check("test_dies")["outcome"] == "error"
+    assert "died" in run.check("test_dies")["message"]
+    assert run.report["verdict"] == "inconclusive"
+
+
+def test_a_bad_marker_under_xdist_is_the_checks_error_with_its_message(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        "import pytest\n@pytest.mark.rollcheck_settings(max_error_rat=0.05)\ndef test_x():\n    pass\n"
+    )
+    run = rollcheck_tester.run("--rollcheck", "-n", "2")
+    assert run.result.ret == ExitCode.INCONCLUSIVE
+    assert run.check("test_x")["outcome"] == "error"
+    assert "max_error_rate" in run.check("test_x")["message"]
+
+
+def test_sigterm_while_finishing_does_not_cost_the_report(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makeconftest(
+        """
+        import os, signal, time
+
+        class SlowSink:
+            def pytest_rollcheck_report(self, record):
+                os.kill(os.getpid(), signal.SIGTERM)  # CI cancels the job while a sink is sending
+                time.sleep(0.2)
+
+        def pytest_configure(config):
+            config.pluginmanager.register(SlowSink(), "slow-sink")
+        """
+    )
+    rollcheck_tester.pytester.makepyfile("def test_bad():\n    assert False\n")
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.FAILED
+    assert run.report["verdict"] == "failed"
+
+
+def test_sigterm_while_the_release_is_read_still_writes_the_report(rollcheck_tester) -> None:
+    # A listener that accepts and never answers: the release read hangs, as with a stuck API server.
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    kubeconfig = rollcheck_tester.pytester.path / "kubeconfig"
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG.replace("https://127.0.0.1:9", f"https://127.0.0.1:{port}"))
+    rollcheck_tester.pytester.makeconftest(
+        """
+        import os, signal, threading
+
+        def pytest_configure(config):  # before rollcheck's sessionstart, which blocks on the read
+            threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        """
+    )
+    rollcheck_tester.pytester.makepyfile(PASSING)
+    try:
+        run = rollcheck_tester.run(
+            "--rollcheck-target=deployment/shop",
+            f"--rollcheck-kubeconfig={kubeconfig}",
+            "--rollcheck-rollout-timeout=60",
+        )
+    finally:
+        silent.close()
+    assert run.result.ret == ExitCode.INTERRUPTED
+    assert run.report["rollback"]["action"] == "not_needed"
+    assert "interrupted while reading the release" in run.report["reason"]
+
+
+def test_a_measurement_json_cannot_encode_still_gets_a_report(rollcheck_tester) -> None:
+    rollcheck_tester.pytester.makepyfile(
+        "import decimal\ndef test_x(evidence):\n    evidence.record('q', decimal.Decimal('0.5'))\n"
+    )
+    run = rollcheck_tester.run("--rollcheck")
+    assert run.result.ret == ExitCode.PASSED
+    assert run.check("test_x")["measurements"][0]["value"] in (0.5, "0.5")
