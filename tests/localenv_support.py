@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
@@ -64,10 +65,30 @@ class LocalEnv:
         )
 
 
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port below the kernel's ephemeral range.
+
+    The port is bound later, by another process (a workload's proxy in the node agent): a port from the
+    ephemeral range could be taken meanwhile by any outgoing connection, and the machine makes hundreds a
+    second (load generator, scrapes), so the workload would silently never be exposed."""
+    floor = _ephemeral_floor()
+    for _ in range(200):
+        # From 22000: the fixed ports of scripts/localenv (with any port offset) stay below it.
+        port = random.randrange(22000, floor)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free loopback port between 22000 and {floor}")
 
 
 def wait_for_port(port: int, *, timeout: float = 10.0) -> None:

@@ -66,6 +66,25 @@ def test_error_rate_knob_shows_in_prometheus(releases: Releases, localenv: Local
     assert 0.2 <= eventually(ratio, timeout=30, what="a 5xx ratio near 0.3 for v2") <= 0.4
 
 
+def _alert_pipeline_state(localenv: LocalEnv, alert: str, received: list[tuple[str | None, dict[str, Any]]]) -> str:
+    """Where the alert got to, so a failure says which stage stopped it."""
+
+    def get(url: str) -> str:
+        try:
+            return httpx.get(url, timeout=5).text[:1500]
+        except httpx.HTTPError as error:
+            return repr(error)
+
+    return "\n".join(
+        [
+            f"Prometheus rules: {get(f'{localenv.prometheus_url}/api/v1/rules?type=alert')}",
+            f"Prometheus alerts: {get(f'{localenv.prometheus_url}/api/v1/alerts')}",
+            f"Alertmanager alerts: {get(f'{localenv.alertmanager_url}/api/v2/alerts')}",
+            f"webhooks received: {[payload.get('commonLabels') for _, payload in received]}",
+        ]
+    )
+
+
 class _Receiver(BaseHTTPRequestHandler):
     deliveries: ClassVar[list[tuple[str | None, dict[str, Any]]]] = []
 
@@ -118,7 +137,10 @@ def test_alert_rule_fires_and_alertmanager_delivers_the_webhook(
                     return authorization, payload
             return None
 
-        authorization, payload = eventually(delivered, timeout=60, what=f"a webhook for {alert}")
+        try:
+            authorization, payload = eventually(delivered, timeout=60, what=f"a webhook for {alert}")
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}\n{_alert_pipeline_state(localenv, alert, alert_receiver)}") from None
     finally:
         rule_file.unlink()
         httpx.post(f"{localenv.prometheus_url}/-/reload", timeout=10)
