@@ -10,7 +10,8 @@ from rollcheck.measure import MetricWindow
 from rollcheck.measure import describe
 from rollcheck.settings import Settings
 
-pytestmark = pytest.mark.rollcheck_check(category="error_rate")
+# A metric check: with --watch it is repeated every interval, measuring over the last interval.
+pytestmark = [pytest.mark.rollcheck_check(category="error_rate"), pytest.mark.rollcheck_metric]
 
 
 def test_error_rate(metric_window: MetricWindow, rollcheck_settings: Settings, evidence: Evidence) -> None:

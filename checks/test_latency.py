@@ -10,7 +10,8 @@ from rollcheck.measure import MetricWindow
 from rollcheck.measure import describe
 from rollcheck.settings import Settings
 
-pytestmark = pytest.mark.rollcheck_check(category="latency")
+# A metric check: with --watch it is repeated every interval, measuring over the last interval.
+pytestmark = [pytest.mark.rollcheck_check(category="latency"), pytest.mark.rollcheck_metric]
 
 
 def test_p99_latency(metric_window: MetricWindow, rollcheck_settings: Settings, evidence: Evidence) -> None:

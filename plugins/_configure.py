@@ -12,6 +12,7 @@ from rollcheck import ConfigError
 from rollcheck.settings import secrets_from_env
 
 from . import _fixtures
+from ._confirm import Confirmation
 from ._integrations import AllureReport
 from ._integrations import AllureSteps
 from ._integrations import HtmlSummary
@@ -24,6 +25,7 @@ from ._session import RollcheckSession
 from ._session import is_controller
 from ._state import PROMETHEUS_AUTH_KEY
 from ._state import SETTINGS_KEY
+from ._watch import Watch
 
 __all__ = ["SESSION_PLUGIN_NAME", "configure", "unconfigure"]
 
@@ -35,6 +37,8 @@ _REGISTERED = (
     "rollcheck-allure-steps",
     "rollcheck-xdist",
     "rollcheck-fixtures",
+    "rollcheck-confirm",
+    "rollcheck-watch",
 )
 
 
@@ -56,11 +60,20 @@ def configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     session = RollcheckSession(config, settings)
     config.pluginmanager.register(session, SESSION_PLUGIN_NAME)
+    # On every process that runs checks (xdist workers too): that is where a failed check is re-run.
+    config.pluginmanager.register(Confirmation(settings), "rollcheck-confirm")
     allure_dir = config.getoption("allure_report_dir", None)
     if allure_dir:
         config.pluginmanager.register(AllureSteps(), "rollcheck-allure-steps")
     if not is_controller(config):
         return
+    if settings.watch:
+        if config.getoption("numprocesses", None):
+            raise pytest.UsageError(
+                "--watch cannot run with pytest-xdist (-n): the watch repeats the metric checks on the controller; "
+                "drop -n"
+            )
+        config.pluginmanager.register(Watch(config, settings), "rollcheck-watch")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHandoff(config), "rollcheck-xdist")
     if config.pluginmanager.hasplugin("html"):

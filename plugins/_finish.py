@@ -1,4 +1,4 @@
-"""The end of a run, on the controller: verdict → decide → act → record → report sinks → report.json.
+"""The end of a run, on the controller: verdict → decide → act → record → report sinks, report.json → notify.
 
 Whatever breaks here (a custom hook, a sink, the report directory, even an interruption during the rollback)
 becomes part of the record: the record is always written.
@@ -10,7 +10,6 @@ import dataclasses
 import datetime
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,13 +17,17 @@ import pytest
 
 from rollcheck import ExitCode
 from rollcheck.act import carry_out
+from rollcheck.act import check_recovery
 from rollcheck.decide import Decision
 from rollcheck.decide import Judgement
 from rollcheck.decide import Step
 from rollcheck.decide import decide
+from rollcheck.decide import enforce_rollback_safety
 from rollcheck.decide import exit_code
 from rollcheck.decide import judge
+from rollcheck.notify import notify
 from rollcheck.record import CheckResult
+from rollcheck.record import PreflightRecord
 from rollcheck.record import ReleaseSummary
 from rollcheck.record import RollbackAction
 from rollcheck.record import RollbackRecord
@@ -32,15 +35,17 @@ from rollcheck.record import RunRecord
 from rollcheck.record import Timings
 from rollcheck.record import Verdict
 from rollcheck.record._context import ci_context
-from rollcheck.record._json import write_report
+from rollcheck.record._json import write_report_safely
 from rollcheck.record._logline import write_log_line
 from rollcheck.settings import Settings
 from rollcheck.target import Release
 
-from ._recovery import check_recovery
+from ._preflight import PREFLIGHT_KEY
 from ._release_reading import image_mismatch
 from ._report_sinks import call_report_sinks
 from ._state import RELEASE_KEY
+from ._watch import WATCH_KEY
+from ._watch import checks_with_analysis
 
 __all__ = ["NOT_A_VERDICT", "builtin_decide", "builtin_rollback", "finish_run"]
 
@@ -82,9 +87,13 @@ class _Run:
             return None, None
         return found, image_mismatch(self.settings, found)
 
-    def decision(self, judgement: Judgement, not_a_verdict: str | None) -> Decision:
+    def decision(self, judgement: Judgement, not_a_verdict: str | None, verified: Release | None) -> Decision:
         if not_a_verdict is not None:
             return decide(judgement.verdict, judgement.reason, self.settings, not_a_verdict=not_a_verdict)
+        # Whoever decides (a custom hook included), a release that declares rollback unsafe is frozen.
+        return enforce_rollback_safety(self._hook_decision(judgement), verified.rollback_unsafe if verified else None)
+
+    def _hook_decision(self, judgement: Judgement) -> Decision:
         try:
             decision: Decision = self.config.hook.pytest_rollcheck_decide(judgement=judgement, settings=self.settings)
         except Exception as error:  # a custom decide hook broke: the built-in policy decides, and it is recorded
@@ -149,12 +158,15 @@ def finish_run(
         )
     record = dataclasses.replace(record, errors=(*record.errors, *run.errors))
     # Written before the sinks run, so a slow or hanging sink cannot cost the report; again if a sink failed.
-    path = _write(record, settings.report_dir)
+    path = write_report_safely(record, settings.report_dir, say=sys.stderr)
     write_log_line(record, sys.stderr)
     sink_errors = call_report_sinks(config, record)
-    if sink_errors:
-        record = dataclasses.replace(record, errors=(*record.errors, *sink_errors))
-        path = _write(record, settings.report_dir)
+    # Last, after the rollback and the first report.json: a slow or broken receiver delays neither, and what
+    # the receivers made of it is written into the report again.
+    notified = notify(record, settings)
+    if sink_errors or notified.notifications:
+        record = dataclasses.replace(notified, errors=(*record.errors, *sink_errors))
+        path = write_report_safely(record, settings.report_dir, say=sys.stderr)
     return record, path
 
 
@@ -167,10 +179,12 @@ def _record(
     started_at: datetime.datetime,
 ) -> RunRecord:
     verified, problem = run.verified()
+    watched = run.config.stash.get(WATCH_KEY, None)
+    checks = checks_with_analysis(checks, watched)
     judgement = judge(checks, blocking_problem=problem)
     verdict_at = _now()
     no_verdict = _no_verdict(run.config, status, collection_errors, problem)
-    decision = run.decision(judgement, no_verdict[0] if no_verdict else None)
+    decision = run.decision(judgement, no_verdict[0] if no_verdict else None, verified)
     rollback = run.act(decision, verified)
     code = (
         no_verdict[1] if no_verdict else exit_code(judgement.verdict, decision, rollback, run.settings.on_inconclusive)
@@ -196,6 +210,8 @@ def _record(
         context=ci_context(os.environ),
         exit_code=int(code),
         reason=no_verdict[0] if no_verdict else judgement.reason,
+        preflight=run.config.stash.get(PREFLIGHT_KEY, PreflightRecord()),
+        analysis=watched.record if watched else None,
     )
 
 
@@ -219,6 +235,10 @@ def _no_verdict(
         shown = ", ".join(collection_errors[:3])
         # INTERRUPTED is what pytest itself says of collection errors.
         return f"{len(collection_errors)} check file(s) failed to load ({shown})", ExitCode.INTERRUPTED
+    preflight = config.stash.get(PREFLIGHT_KEY, None)
+    if preflight is not None and preflight.blocking:
+        found = "; ".join(problem.message for problem in preflight.problems)
+        return f"not rollback-ready, so no check ran (--require-rollback-ready): {found}", ExitCode.USAGE_ERROR
     if problem is not None:
         # Not the release CI deployed, or not readable: nothing to judge and nothing safe to roll back.
         return problem, ExitCode.INCONCLUSIVE
@@ -233,16 +253,3 @@ def _kubeconfig_problem(config: pytest.Config) -> str | None:
     from rollcheck.kube import KubeconfigError  # only now: a run without a target never loads the client
 
     return str(found) if isinstance(found, KubeconfigError) else None
-
-
-def _write(record: RunRecord, report_dir: Path) -> Path:
-    """Write report.json; if the report directory cannot be written, write it elsewhere and say where,
-    because the record must never be lost."""
-    try:
-        return write_report(record, report_dir)
-    except OSError as error:
-        fallback = Path(tempfile.mkdtemp(prefix="rollcheck-report-"))
-        failed = dataclasses.replace(record, errors=(*record.errors, f"could not write {report_dir}: {error}"))
-        path = write_report(failed, fallback)
-        sys.stderr.write(f"rollcheck: could not write {report_dir} ({error}); report at {path}\n")
-        return path

@@ -11,6 +11,7 @@ the run's settings. Per-check `rollcheck_settings` markers apply to what a check
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -18,14 +19,17 @@ import httpx
 import pytest
 
 from rollcheck import ClusterUnavailable
+from rollcheck.measure import BaselineComparer
 from rollcheck.measure import Evidence
 from rollcheck.measure import MetricWindow
 from rollcheck.measure import Prom
 from rollcheck.measure import Prometheus
 from rollcheck.measure import default_selector
 from rollcheck.measure import http_client
+from rollcheck.measure import plan_baseline
 from rollcheck.measure import require_requests
 from rollcheck.measure import wait_for_window
+from rollcheck.settings import BaselineMode
 from rollcheck.settings import Settings
 from rollcheck.settings import with_marker_overrides
 from rollcheck.target import Release
@@ -38,7 +42,7 @@ from ._state import SETTINGS_KEY
 if TYPE_CHECKING:
     from rollcheck.kube import Kube
 
-__all__ = ["evidence", "http", "kube", "metric_window", "prom", "release", "rollcheck_settings"]
+__all__ = ["baseline", "evidence", "http", "kube", "metric_window", "prom", "release", "rollcheck_settings"]
 
 NOT_ENABLED = (
     "rollcheck is not enabled in this pytest run, so its settings and fixtures are unavailable. Run the checks "
@@ -162,3 +166,34 @@ def metric_window(rollcheck_settings: Settings, evidence: Evidence, request: pyt
     seconds = wait_for_window(release, settings.window, deadline_seconds=deadline)
     require_requests(prom, settings, seconds, evidence)
     return MetricWindow(prom, seconds)
+
+
+@pytest.fixture
+def baseline(rollcheck_settings: Settings, evidence: Evidence, request: pytest.FixtureRequest) -> BaselineComparer:
+    """Compares a query between the release and its baseline (`--baseline previous-pods` or `before-rollout`)
+    with a Mann-Whitney U test, recording both samples and the test as evidence.
+
+    Skipped when the baseline is off or there is no Prometheus URL. For before-rollout it waits, like
+    `metric_window`, until the window since the rollout completed has passed; previous-pods measures the last
+    window at once, since the previous pods run only until the rollout completes."""
+    settings = rollcheck_settings
+    if settings.baseline is BaselineMode.OFF:
+        pytest.skip("baseline comparison is off (--baseline previous-pods or before-rollout turns it on)")
+    if not settings.prometheus_url:
+        pytest.skip("no Prometheus URL given (--prometheus-url or --rollcheck-prometheus-url)")
+    prom: Prom = request.getfixturevalue("prom")
+    the_release: Release = request.getfixturevalue("release")
+    kube: Kube = request.getfixturevalue("kube")
+    seconds = settings.window
+    if settings.baseline is BaselineMode.BEFORE_ROLLOUT:
+        deadline = settings.check_timeout - 3 * prom.max_query_seconds
+        seconds = wait_for_window(the_release, settings.window, deadline_seconds=deadline)
+    plan = plan_baseline(
+        settings,
+        the_release,
+        kube,
+        canary_selector=settings.selector if settings.selector is not None else prom.selector,
+        seconds=seconds,
+        now=datetime.datetime.now(datetime.UTC),
+    )
+    return BaselineComparer(prom.source, plan, settings, evidence)

@@ -10,7 +10,7 @@ import pytest
 from rollcheck.record import CheckCategory
 from rollcheck.record import Severity
 
-__all__ = ["MARKERS", "CheckKind", "check_kind", "check_kind_or_default"]
+__all__ = ["MARKERS", "CheckKind", "check_kind", "check_kind_or_default", "confirm_marker", "is_metric"]
 
 _Choice = TypeVar("_Choice", CheckCategory, Severity)
 
@@ -20,6 +20,10 @@ MARKERS = (
     "rollcheck_advisory(severity='warning', category='custom'): an advisory check: reported, "
     "never a reason to roll back",
     "rollcheck_settings(**overrides): per-check settings, for example max_error_rate=0.05 (beats every other source)",
+    "rollcheck_confirm(reruns=1, backoff=1.0): re-run this gating check up to `reruns` times after a failure, "
+    "waiting `backoff` seconds (doubling) first; failed then passed is flaky, never a reason to roll back",
+    "rollcheck_metric: a metric check: with --watch it is repeated every --interval over the last interval and "
+    "judged by the analysis limits; other checks run once",
 )
 
 
@@ -68,3 +72,40 @@ def check_kind_or_default(item: pytest.Item) -> CheckKind:
         return check_kind(item)
     except pytest.UsageError:
         return DEFAULT_KIND
+
+
+def is_metric(item: pytest.Item) -> bool:
+    """Marked `rollcheck_metric` (the built-in error-rate and latency checks are): repeated during a watch."""
+    return item.get_closest_marker("rollcheck_metric") is not None
+
+
+def _marker_number(item: pytest.Item, name: str, value: object, *, whole: bool) -> float:
+    kind = "a whole number" if whole else "a number of seconds"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (whole and not isinstance(value, int))
+        or not 0 <= value < float("inf")
+    ):
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.rollcheck_confirm: {name}={value!r} must be {kind}, 0 or more"
+        )
+    return float(value)
+
+
+def confirm_marker(item: pytest.Item) -> tuple[int | None, float | None]:
+    """The closest `rollcheck_confirm(reruns=, backoff=)`: what it sets, None for what it leaves to the settings."""
+    marker = item.get_closest_marker("rollcheck_confirm")
+    if marker is None:
+        return None, None
+    unknown = set(marker.kwargs) - {"reruns", "backoff"}
+    if marker.args or unknown:
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.rollcheck_confirm takes the keywords reruns and backoff only "
+            f"(got {marker.args!r} {sorted(unknown)!r})"
+        )
+    reruns, backoff = marker.kwargs.get("reruns"), marker.kwargs.get("backoff")
+    return (
+        None if reruns is None else int(_marker_number(item, "reruns", reruns, whole=True)),
+        None if backoff is None else _marker_number(item, "backoff", backoff, whole=False),
+    )

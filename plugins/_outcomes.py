@@ -21,13 +21,18 @@ from typing import Any
 
 import pytest
 
+from rollcheck import InsufficientData
 from rollcheck import MeasurementError
 from rollcheck.record import CheckCategory
 from rollcheck.record import CheckOutcome
 from rollcheck.record import CheckResult
+from rollcheck.record import Comparison
+from rollcheck.record import ComparisonOutcome
 from rollcheck.record import Measurement
+from rollcheck.record import SampleSummary
 from rollcheck.record import Severity
 
+from ._confirm import confirm_phase
 from ._markers import check_kind_or_default
 from ._state import MEASUREMENTS_KEY
 
@@ -76,14 +81,19 @@ def classify_phase(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
     message = _message(call)
     if outcome is CheckOutcome.SKIPPED and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2])
+    confirmed = confirm_phase(item, report, outcome, message)
+    outcome, message = confirmed.outcome, confirmed.message
     return {
         "phase": report.when,
+        "attempt": confirmed.attempt,
         "outcome": outcome.value,
         "category": kind.category.value,
         "severity": kind.severity.value,
         "gating": kind.gating,
         "message": message,
         "measurements": [m.to_dict() for m in item.stash.get(MEASUREMENTS_KEY, [])],
+        # Too little evidence (InsufficientData) rather than no measurement at all: a watch counts them apart.
+        "insufficient": call.excinfo is not None and call.excinfo.errisinstance(InsufficientData),
     }
 
 
@@ -94,6 +104,28 @@ def payload_of(report: pytest.TestReport) -> dict[str, Any] | None:
     return None
 
 
+def _summary(raw: dict[str, Any]) -> SampleSummary:
+    return SampleSummary(
+        n=int(raw["n"]), median=raw["median"], mean=raw["mean"], minimum=raw["min"], maximum=raw["max"]
+    )
+
+
+def _comparison(raw: dict[str, Any] | None) -> Comparison | None:
+    if raw is None:
+        return None
+    return Comparison(
+        baseline=_summary(raw["baseline"]),
+        canary=_summary(raw["canary"]),
+        statistic=raw["statistic"],
+        p_value=raw["p_value"],
+        effect_size=raw["effect_size"],
+        direction=str(raw["direction"]),
+        confidence=float(raw["confidence"]),
+        tolerance=float(raw["tolerance"]),
+        outcome=ComparisonOutcome(raw["outcome"]),
+    )
+
+
 def _measurement(raw: dict[str, Any]) -> Measurement:
     at = raw.get("at")
     return Measurement(
@@ -102,6 +134,7 @@ def _measurement(raw: dict[str, Any]) -> Measurement:
         threshold=raw.get("threshold"),
         window=raw.get("window"),
         at=datetime.datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else None,
+        comparison=_comparison(raw.get("comparison")),
     )
 
 
@@ -112,6 +145,7 @@ class _Partial:
     message: str
     duration: float = 0.0
     measurements: list[dict[str, Any]] = field(default_factory=list)
+    attempt: int = 1
 
 
 class CheckCollector:
@@ -129,12 +163,21 @@ class CheckCollector:
             return
         outcome = CheckOutcome(payload["outcome"])
         partial = self._checks.get(report.nodeid)
+        attempt = int(payload.get("attempt", 1))
         if partial is None:
             partial = self._checks[report.nodeid] = _Partial(payload, outcome, payload["message"])
-        elif report.when == "call" or (
-            report.when == "teardown" and partial.outcome is CheckOutcome.PASSED and outcome is not CheckOutcome.PASSED
+        elif (
+            attempt > partial.attempt
+            or report.when == "call"
+            or (
+                report.when == "teardown"
+                and partial.outcome is CheckOutcome.PASSED
+                and outcome is not CheckOutcome.PASSED
+            )
         ):
             partial.outcome, partial.message = outcome, payload["message"]
+        # A re-run (rollcheck_confirm) starts afresh: its setup's outcome replaces the failed attempt's.
+        partial.attempt = max(partial.attempt, attempt)
         partial.duration += report.duration
         if payload["measurements"]:
             partial.measurements = payload["measurements"]
@@ -159,6 +202,7 @@ class CheckCollector:
                 duration_s=partial.duration,
                 message=partial.message,
                 measurements=tuple(_measurement(m) for m in partial.measurements),
+                attempts=partial.attempt,
             )
             for nodeid, partial in self._checks.items()
         )

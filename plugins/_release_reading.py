@@ -27,15 +27,15 @@ _WIRE_KEY = "rollcheck_release"
 def read_verified_release(settings: Settings) -> Release | Exception:
     """Wait (bounded) for the target's rollout to settle, then read the release that will be judged. Any failure
     is returned, not raised: it makes the verdict inconclusive, and the report says why."""
+    from rollcheck.helm import Helm
+    from rollcheck.helm import read_target_release
     from rollcheck.kube import connect
-    from rollcheck.kube import read_release
-    from rollcheck.kube import wait_for_rollout
 
     assert settings.target is not None
+    helm = Helm(binary=settings.helm, kubeconfig=settings.kubeconfig, context=settings.context)
     try:
         with connect(kubeconfig=settings.kubeconfig, context=settings.context) as kube:
-            wait_for_rollout(kube, settings.target, settings.namespace, timeout=settings.rollout_timeout)
-            return read_release(kube, settings.target, settings.namespace)
+            return read_target_release(kube, helm, settings.target, settings.namespace, wait=settings.rollout_timeout)
     except RollcheckError as error:
         return error
     except Exception as error:  # an unexpected object from the API: still a reason, never a lost report
@@ -66,6 +66,7 @@ def _to_wire(found: Release | Exception) -> dict[str, Any]:
         "generation": found.generation,
         "uid": found.uid,
         "template_hash": found.template_hash,
+        "workloads": [str(workload) for workload in found.workloads],
     }
 
 
@@ -83,6 +84,7 @@ def _from_wire(wire: dict[str, Any]) -> Release | Exception:
         generation=wire["generation"],
         uid=wire["uid"],
         template_hash=wire["template_hash"],
+        workloads=tuple(TargetRef.parse(workload) for workload in wire["workloads"]),
     )
 
 

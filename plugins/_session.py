@@ -35,9 +35,13 @@ from ._finish import builtin_decide
 from ._finish import builtin_rollback
 from ._finish import finish_run
 from ._markers import check_kind
+from ._markers import confirm_marker
 from ._outcomes import CheckCollector
 from ._outcomes import classify_phase
 from ._outcomes import payload_of
+from ._preflight import PREFLIGHT_KEY
+from ._preflight import check_rollback_ready
+from ._preflight import preflight_lines
 from ._release_reading import read_verified_release
 from ._release_reading import release_from_worker_input
 from ._state import RELEASE_KEY
@@ -96,6 +100,7 @@ class RollcheckSession:
             f"min requests {s.min_requests}; on inconclusive: {s.on_inconclusive.value}; "
             f"rollback {'dry run' if s.dry_run else ('on' if s.rollback else 'off')}",
             *([f"rollcheck: WARNING: {warning}"] if (warning := insecure_warning(s)) else []),
+            *preflight_lines(self.config.stash.get(PREFLIGHT_KEY, None)),
         ]
 
     @pytest.hookimpl(tryfirst=True)
@@ -110,16 +115,22 @@ class RollcheckSession:
             self._sigterm_installed = True
         if self.settings.target is not None:
             try:
-                self.config.stash[RELEASE_KEY] = read_verified_release(self.settings)
+                found = self.config.stash[RELEASE_KEY] = read_verified_release(self.settings)
+                if isinstance(found, Release):
+                    self.config.stash[PREFLIGHT_KEY] = check_rollback_ready(self.settings, found)
             except KeyboardInterrupt:
                 # pytest would skip sessionfinish for an interruption here; stop at the run loop instead.
                 self.config.stash[RELEASE_KEY] = ClusterUnavailable("interrupted while reading the release")
                 self.interrupted_at_start = True
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> None:
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         if self.interrupted_at_start:
             raise session.Interrupted("interrupted (SIGTERM or Ctrl-C) while reading the release under test")
+        preflight = self.config.stash.get(PREFLIGHT_KEY, None)
+        if preflight is not None and preflight.blocking and not session.testsfailed:
+            return True  # --require-rollback-ready: no check runs; the finish records why
+        return None
 
     def pytest_unconfigure(self) -> None:
         if self._sigterm_installed:
@@ -150,6 +161,7 @@ class RollcheckSession:
     def _validate_markers(self, item: pytest.Item) -> None:
         """A bad marker value is a usage error before anything runs, like any other bad setting."""
         check_kind(item)
+        confirm_marker(item)
         for mark in item.iter_markers("rollcheck_settings"):
             if mark.args:
                 raise pytest.UsageError(
@@ -179,6 +191,8 @@ class RollcheckSession:
         payload = payload_of(report)
         if payload is not None and payload["outcome"] == "inconclusive":
             return "inconclusive", "I", "INCONCLUSIVE"
+        if payload is not None and payload["outcome"] == "flaky":
+            return "flaky", "~", "FLAKY"
         return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -205,6 +219,8 @@ class RollcheckSession:
             return
         terminalreporter.write_sep("=", "rollcheck")
         for line in summary_lines(self.record, self.report_path):
+            terminalreporter.write_line(line)
+        for line in preflight_lines(self.record.preflight):
             terminalreporter.write_line(line)
 
     @pytest.hookimpl(trylast=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from ._recovery import check_recovery
 from ._rollback import RecoveryCheck
 from ._rollback import carry_out
 
-__all__ = ["RecoveryCheck", "carry_out"]
+__all__ = ["RecoveryCheck", "carry_out", "check_recovery"]

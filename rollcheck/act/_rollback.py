@@ -48,12 +48,14 @@ def carry_out(
         )
     record = dataclasses.replace(record, from_revision=verified.revision, from_version=verified.version)
     # Imported here: a run that never rolls back does not pay for the Kubernetes client.
+    from ..helm import Helm
     from ..kube import connect
     from ..rollback import engine_for
 
     try:
         with connect(kubeconfig=settings.kubeconfig, context=settings.context) as kube:
-            engine = engine_for(settings.target.kind, kube)
+            helm = Helm(binary=settings.helm, kubeconfig=settings.kubeconfig, context=settings.context)
+            engine = engine_for(settings.target.kind, kube, helm=helm, timeout=settings.rollout_timeout)
             plan = engine.plan(settings.target, settings.namespace, verified, reason=decision.reason)
             record = dataclasses.replace(record, to_revision=plan.to_revision, to_version=plan.to_version)
             dry_run = decision.step is Step.DRY_RUN

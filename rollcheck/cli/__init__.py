@@ -1,4 +1,5 @@
-"""The `rollcheck` command: `run` the checks against a release, `report` on a finished run, `--version`.
+"""The `rollcheck` command: `run` the checks against a release, `report` on a finished run, `serve` alerts and
+canary webhooks, `--version`.
 
 Usage errors (a bad flag, a bad value from any source, an unreadable report) print one line and exit 4.
 """
@@ -19,6 +20,8 @@ from ._output import Output
 from ._report import report
 from ._run import add_run_arguments
 from ._run import run
+from ._serve import add_serve_arguments
+from ._serve import serve
 
 __all__ = ["main"]
 
@@ -50,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     add_run_arguments(run_parser)
     report_parser = commands.add_parser("report", help="summarise a finished run's report.json")
     report_parser.add_argument("path", metavar="PATH", type=Path, help="report.json, or the directory holding it")
+    serve_parser = commands.add_parser(
+        "serve",
+        help="receive Alertmanager alerts and roll back; gate Flagger canaries",
+        description="An HTTP receiver: POST /alertmanager rolls back the workload a firing alert names, "
+        "POST /flagger/check answers a Flagger webhook with a check suite's verdict.",
+    )
+    add_serve_arguments(serve_parser)
     return parser
 
 
@@ -78,9 +88,11 @@ def _dispatch(arguments: list[str], out: Output, err: Output) -> int:
         out.line(f"rollcheck {__version__}")
         return ExitCode.PASSED
     if parsed.command is None:
-        raise CommandLineError("choose a command, run or report (see rollcheck --help)")
+        raise CommandLineError("choose a command, run, report or serve (see rollcheck --help)")
     if extra and parsed.command != "run":
         raise CommandLineError(f"arguments after -- go to pytest, so they only apply to run, not {parsed.command}")
     if parsed.command == "report":
         return report(parsed.path, out)
+    if parsed.command == "serve":
+        return serve(parsed, out, err)
     return run(parsed, extra, out, err)

@@ -16,7 +16,7 @@ from ._output import Style
 __all__ = ["load_report", "report", "summary_lines"]
 
 _VERDICT_STYLE = {"passed": Style.GREEN, "failed": Style.RED, "inconclusive": Style.YELLOW}
-_OUTCOME_ORDER = ("passed", "failed", "inconclusive", "error", "skipped")
+_OUTCOME_ORDER = ("passed", "flaky", "failed", "inconclusive", "error", "skipped")
 # Side files the run writes next to report.json; listed when present.
 _SIBLINGS = ("junit.xml", "report.html", "allure-results")
 

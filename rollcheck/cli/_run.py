@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .._errors import ConfigError
 from .._version import __version__
+from ..decide import describe_watch
 from ..settings import OPTIONS
 from ..settings import OPTIONS_BY_NAME
 from ..settings import PYTEST_PREFIX
@@ -190,6 +191,7 @@ def header_lines(settings: Settings) -> list[str]:
         ("health", health),
         ("prometheus", _without_secrets(settings.prometheus_url)),
         ("thresholds", metrics),
+        *([("watch", describe_watch(settings))] if settings.watch else []),
         ("on failure", f"{on_failure}; inconclusive: {settings.on_inconclusive}"),
         ("reports", f"{settings.report_dir}{os.sep}"),
     ]

@@ -13,7 +13,7 @@ from ..record._model import Verdict
 from ..settings._model import OnInconclusive
 from ..settings._model import Settings
 
-__all__ = ["Decision", "Step", "decide"]
+__all__ = ["Decision", "Step", "decide", "enforce_rollback_safety"]
 
 
 class Step(enum.StrEnum):
@@ -43,12 +43,36 @@ def decide(
     settings: Settings,
     *,
     not_a_verdict: str | None = None,
+    rollback_unsafe: str | None = None,
 ) -> Decision:
     """What to do about this verdict.
 
     `not_a_verdict` says why the run says nothing about the release (interrupted, checks failed to load, a
     usage or internal error, no checks): such a run never rolls back, whatever its checks did.
+    `rollback_unsafe` is why the release declares rolling back unsafe (see `enforce_rollback_safety`).
     """
+    return enforce_rollback_safety(_decide(verdict, reason, settings, not_a_verdict), rollback_unsafe)
+
+
+def enforce_rollback_safety(decision: Decision, rollback_unsafe: str | None) -> Decision:
+    """A release that declares rolling back unsafe (`rollcheck.dev/rollback: unsafe`, after an irreversible
+    migration, say) is never rolled back, whoever decided: a decision to roll back, to plan a rollback (dry
+    run), or a failed verdict with rollback off becomes FROZEN. The run still fails (treat_as_failed), so the
+    exit code and the notifications say a bad release is running, and the reason says why nothing was done.
+    Passed and not-a-verdict runs are left alone; without a target no release was read, so nothing declares."""
+    if rollback_unsafe is None or not decision.treat_as_failed:
+        return decision
+    if decision.step is Step.NOTHING and decision.action is not RollbackAction.DISABLED:
+        return decision
+    return Decision(
+        Step.NOTHING,
+        RollbackAction.FROZEN,
+        f"{decision.reason}; frozen, not rolled back: {rollback_unsafe}",
+        True,
+    )
+
+
+def _decide(verdict: Verdict, reason: str, settings: Settings, not_a_verdict: str | None) -> Decision:
     if not_a_verdict is not None:
         return Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, f"{not_a_verdict}; never roll back", False)
     if verdict is Verdict.PASSED:

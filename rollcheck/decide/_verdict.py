@@ -7,6 +7,8 @@ Rules (documented in the README, "Verdicts"):
 - otherwise, if no gating check ran at all → inconclusive ("nothing was checked");
 - otherwise → passed.
 Advisory checks are reported but never change the verdict. Skipped checks are neither evidence for nor against.
+A flaky check (failed, then passed when re-run) counts as passed: a failure nobody could reproduce never rolls
+back, though the reason names it.
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ def judge(checks: Sequence[CheckResult], *, blocking_problem: str | None = None)
             f"{len(unsure)} gating check(s) could not measure: {_names(unsure)}",
             unsure,
         )
-    ran = [c for c in gating if c.outcome is CheckOutcome.PASSED]
+    ran = [c for c in gating if c.outcome in (CheckOutcome.PASSED, CheckOutcome.FLAKY)]
     if not ran:
         return Judgement(Verdict.INCONCLUSIVE, "no gating check ran, so nothing was verified", ())
-    return Judgement(Verdict.PASSED, f"all {len(ran)} gating check(s) passed", ())
+    flaky = [c for c in ran if c.outcome is CheckOutcome.FLAKY]
+    note = f" ({len(flaky)} flaky: failed, then passed when re-run: {_names(flaky)})" if flaky else ""
+    return Judgement(Verdict.PASSED, f"all {len(ran)} gating check(s) passed{note}", ())

@@ -11,6 +11,13 @@ from ._client import JSON_PATCH
 from ._client import MERGE_PATCH
 from ._client import Kube
 from ._client import connect
+from ._controller_revisions import REVISION_HASH_LABEL
+from ._controller_revisions import STRATEGIC_MERGE_PATCH
+from ._controller_revisions import current_controller_revision
+from ._controller_revisions import owned_controller_revisions
+from ._controller_revisions import revision_pod_selector
+from ._controller_revisions import revision_pods
+from ._controller_revisions import revision_template
 from ._errors import KubeconfigError
 from ._errors import UnsupportedKind
 from ._errors import translate
@@ -33,6 +40,7 @@ from ._retry import call_with_retries
 from ._retry import is_transient
 from ._status import PodProblem
 from ._status import RolloutStatus
+from ._status import pod_problems
 from ._status import pods_restarting
 from ._status import rollout_status
 from ._status import wait_for_rollout
@@ -42,6 +50,8 @@ __all__ = [
     "MERGE_PATCH",
     "POD_TEMPLATE_HASH",
     "REVISION_ANNOTATION",
+    "REVISION_HASH_LABEL",
+    "STRATEGIC_MERGE_PATCH",
     "Kube",
     "KubeconfigError",
     "PodProblem",
@@ -51,14 +61,20 @@ __all__ = [
     "annotated_revision",
     "call_with_retries",
     "connect",
+    "current_controller_revision",
     "equal_ignore_hash",
     "find_new_replica_set",
     "is_controlled_by",
     "is_transient",
+    "owned_controller_revisions",
     "owned_replica_sets",
     "parse_revision",
+    "pod_problems",
     "pods_restarting",
     "read_release",
+    "revision_pod_selector",
+    "revision_pods",
+    "revision_template",
     "rollout_status",
     "selector_string",
     "semantic_equal",

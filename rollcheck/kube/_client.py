@@ -43,6 +43,7 @@ _RESOURCES: dict[str, tuple[str, str]] = {
     "daemonset": ("/apis/apps/v1", "daemonsets"),
     "controllerrevision": ("/apis/apps/v1", "controllerrevisions"),
     "pod": ("/api/v1", "pods"),
+    "event": ("/api/v1", "events"),
 }
 #: A watch's read timeout exceeds its server-side timeoutSeconds by this much, so the server ends it first.
 _WATCH_SLACK = 10.0
@@ -149,6 +150,15 @@ class Kube:
             token = str(metadata.get("continue") or "")
             if not token:
                 return items, version
+
+    def create_raw(self, kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST one object and return it as raw JSON. A retry after a lost answer may find it created already
+        (409): give it a fixed `metadata.name` where that matters."""
+        name = (body.get("metadata") or {}).get("name") or "(generated name)"
+        return self.call(
+            f"create {kind} {namespace}/{name}",
+            lambda: self._json("POST", _collection(kind, namespace), body=body, content_type="application/json"),
+        )
 
     def patch_raw(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,12 @@ from ..target import Release
 from ..target import TargetKind
 from ..target import TargetRef
 from ..target import version_from_image
+from ..target._release import rollback_unsafe_reason
 from ._client import Kube
+from ._controller_revisions import current_controller_revision
+from ._controller_revisions import owned_controller_revisions
+from ._controller_revisions import revision_pod_selector
+from ._controller_revisions import revision_pods
 from ._errors import UnsupportedKind
 from ._replicasets import POD_TEMPLATE_HASH
 from ._replicasets import annotated_revision
@@ -25,11 +31,14 @@ __all__ = ["read_release", "template_images"]
 
 
 def read_release(kube: Kube, target: TargetRef, namespace: str) -> Release:
-    """The release `target` runs now. Raises NotFound if it does not exist, UnsupportedKind for kinds without
-    a reader yet."""
+    """The release the workload `target` runs now. Raises NotFound if it does not exist, UnsupportedKind for a
+    target that is not one workload (a Helm release: see rollcheck.helm.read_target_release)."""
     reader = _READERS.get(target.kind)
     if reader is None:
-        raise UnsupportedKind(f"{target.kind.value} targets come later: only deployment targets are supported")
+        raise UnsupportedKind(
+            f"{target} is not one workload, so the Kubernetes reader cannot read it; a Helm release is read "
+            "through helm (rollcheck.helm.read_target_release)"
+        )
     return reader(kube, target, namespace)
 
 
@@ -52,6 +61,7 @@ def _read_deployment(kube: Kube, target: TargetRef, namespace: str) -> Release:
         generation=metadata.get("generation"),
         uid=metadata.get("uid"),
         template_hash=template_hash,
+        rollback_unsafe=rollback_unsafe_reason(metadata.get("annotations") or {}, f"{target} in {namespace}"),
     )
 
 
@@ -68,10 +78,37 @@ def _latest_ready(
     selector = selector_string(deployment["spec"].get("selector"))
     if hash_label:
         selector = f"{selector},{POD_TEMPLATE_HASH}={hash_label}" if selector else f"{POD_TEMPLATE_HASH}={hash_label}"
+    pods = kube.list_raw("pod", deployment["metadata"]["namespace"], selector)
+    return _last_ready(pod for pod in pods if is_controlled_by(pod, replica_set["metadata"]["uid"]))
+
+
+def _read_revisioned(kube: Kube, target: TargetRef, namespace: str) -> Release:
+    """A StatefulSet or DaemonSet: its revision is the number of the ControllerRevision holding its template."""
+    workload = kube.get_raw(target.kind.value, target.name, namespace)
+    metadata = workload["metadata"]
+    images = template_images(workload["spec"]["template"])
+    current = current_controller_revision(workload, owned_controller_revisions(kube, workload))
+    completed_at = None
+    if current is not None and rollout_status(workload).done:
+        completed_at = _last_ready(revision_pods(kube, workload, revision_pod_selector(workload, current)))
+    return Release(
+        target=target,
+        namespace=namespace,
+        revision=int(current["revision"]) if current is not None else None,
+        images=images,
+        version=version_from_image(images[0]) if images else None,
+        rollout_completed_at=completed_at,
+        generation=metadata.get("generation"),
+        uid=metadata.get("uid"),
+        rollback_unsafe=rollback_unsafe_reason(metadata.get("annotations") or {}, f"{target} in {namespace}"),
+    )
+
+
+def _last_ready(pods: Iterable[Mapping[str, Any]]) -> datetime.datetime | None:
+    """The latest Ready transition among the pods: when the last of them became Ready."""
     times = [
         datetime.datetime.fromisoformat(condition["lastTransitionTime"])
-        for pod in kube.list_raw("pod", deployment["metadata"]["namespace"], selector)
-        if is_controlled_by(pod, replica_set["metadata"]["uid"])
+        for pod in pods
         for condition in (pod.get("status") or {}).get("conditions") or []
         if condition.get("type") == "Ready"
         and condition.get("status") == "True"
@@ -80,4 +117,8 @@ def _latest_ready(
     return max(times, default=None)
 
 
-_READERS: dict[TargetKind, Callable[[Kube, TargetRef, str], Release]] = {TargetKind.DEPLOYMENT: _read_deployment}
+_READERS: dict[TargetKind, Callable[[Kube, TargetRef, str], Release]] = {
+    TargetKind.DEPLOYMENT: _read_deployment,
+    TargetKind.STATEFULSET: _read_revisioned,
+    TargetKind.DAEMONSET: _read_revisioned,
+}

@@ -1,8 +1,9 @@
 """Rollout status as `kubectl rollout status` judges it, a bounded wait for it, and restarting pods.
 
-`rollout_status` is kubectl's `DeploymentStatusViewer.Status` (pkg/polymorphichelpers/rollout_status.go,
-docs/kubernetes.md A.4), message for message. `wait_for_rollout` watches the single object as kubectl does
-(list + watch with `fieldSelector=metadata.name=…`), re-listing whenever a watch drops or expires.
+`rollout_status` is kubectl's `DeploymentStatusViewer`, `StatefulSetStatusViewer` and `DaemonSetStatusViewer`
+(pkg/polymorphichelpers/rollout_status.go, docs/kubernetes.md A.4), message for message. `wait_for_rollout`
+watches the single object as kubectl does (list + watch with `fieldSelector=metadata.name=…`), re-listing
+whenever a watch drops or expires.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ._errors import UnsupportedKind
 from ._replicasets import POD_TEMPLATE_HASH
 from ._replicasets import parse_revision
 
-__all__ = ["PodProblem", "RolloutStatus", "pods_restarting", "rollout_status", "wait_for_rollout"]
+__all__ = ["PodProblem", "RolloutStatus", "pod_problems", "pods_restarting", "rollout_status", "wait_for_rollout"]
 
 log = logging.getLogger("rollcheck.kube")
 
@@ -77,8 +78,20 @@ class PodProblem:
         return f"{self.pod}/{self.container}: {self.restarts} restart(s)" + (f", {self.reason}" if self.reason else "")
 
 
-def rollout_status(deployment: Mapping[str, Any], revision: int | None = None) -> RolloutStatus:
-    """kubectl's Deployment status function on a raw Deployment; `revision` is `--revision`."""
+def rollout_status(
+    obj: Mapping[str, Any], revision: int | None = None, *, kind: TargetKind | None = None
+) -> RolloutStatus:
+    """kubectl's status function for the object's kind: `kind`, else its `kind` field (a LIST's items have
+    none), else Deployment. `revision` is `--revision`; kubectl ignores it for StatefulSets and DaemonSets."""
+    kind = kind or _KINDS.get(str(obj.get("kind")), TargetKind.DEPLOYMENT)
+    if kind is TargetKind.STATEFULSET:
+        return _statefulset_status(obj)
+    if kind is TargetKind.DAEMONSET:
+        return _daemonset_status(obj)
+    return _deployment_status(obj, revision)
+
+
+def _deployment_status(deployment: Mapping[str, Any], revision: int | None) -> RolloutStatus:
     metadata = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
@@ -110,6 +123,67 @@ def rollout_status(deployment: Mapping[str, Any], revision: int | None = None) -
     return RolloutStatus(True, False, f'deployment "{name}" successfully rolled out')
 
 
+def _statefulset_status(statefulset: Mapping[str, Any]) -> RolloutStatus:
+    metadata, spec, status = (statefulset.get(key) or {} for key in ("metadata", "spec", "status"))
+    strategy = spec.get("updateStrategy") or {}
+    if strategy.get("type") != "RollingUpdate":
+        # kubectl reports this as done and exits with the error: nothing here will ever roll out by itself.
+        return RolloutStatus(False, True, "rollout status is only available for RollingUpdate strategy type")
+    observed = status.get("observedGeneration", 0)
+    if observed == 0 or metadata.get("generation", 0) > observed:
+        return RolloutStatus(False, False, "Waiting for statefulset spec update to be observed...")
+    replicas = spec.get("replicas")
+    ready = status.get("readyReplicas", 0)
+    if replicas is not None and ready < replicas:
+        return RolloutStatus(False, False, f"Waiting for {replicas - ready} pods to be ready...")
+    updated = status.get("updatedReplicas", 0)
+    rolling = strategy.get("rollingUpdate")
+    if rolling is not None:
+        partition = rolling.get("partition")
+        if replicas is not None and partition is not None and updated < replicas - partition:
+            return RolloutStatus(
+                False,
+                False,
+                f"Waiting for partitioned roll out to finish: {updated} out of {replicas - partition} new pods "
+                "have been updated...",
+            )
+        return RolloutStatus(True, False, f"partitioned roll out complete: {updated} new pods have been updated...")
+    update_revision, current_revision = status.get("updateRevision", ""), status.get("currentRevision", "")
+    if update_revision != current_revision:
+        return RolloutStatus(
+            False,
+            False,
+            f"waiting for statefulset rolling update to complete {updated} pods at revision {update_revision}...",
+        )
+    current = status.get("currentReplicas", 0)
+    return RolloutStatus(
+        True, False, f"statefulset rolling update complete {current} pods at revision {current_revision}..."
+    )
+
+
+def _daemonset_status(daemonset: Mapping[str, Any]) -> RolloutStatus:
+    metadata, spec, status = (daemonset.get(key) or {} for key in ("metadata", "spec", "status"))
+    name = metadata.get("name", "")
+    if (spec.get("updateStrategy") or {}).get("type") != "RollingUpdate":
+        # kubectl names the StatefulSet constant here; both are "RollingUpdate".
+        return RolloutStatus(False, True, "rollout status is only available for RollingUpdate strategy type")
+    if metadata.get("generation", 0) > status.get("observedGeneration", 0):
+        return RolloutStatus(False, False, "Waiting for daemon set spec update to be observed...")
+    desired = status.get("desiredNumberScheduled", 0)
+    updated = status.get("updatedNumberScheduled", 0)
+    wanted = f'Waiting for daemon set "{name}" rollout to finish: '
+    if updated < desired:
+        return RolloutStatus(False, False, f"{wanted}{updated} out of {desired} new pods have been updated...")
+    available = status.get("numberAvailable", 0)
+    if available < desired:
+        return RolloutStatus(False, False, f"{wanted}{available} of {desired} updated pods are available...")
+    return RolloutStatus(True, False, f'daemon set "{name}" successfully rolled out')
+
+
+#: The `kind` field of each object rollout_status judges.
+_KINDS = {"Deployment": TargetKind.DEPLOYMENT, "StatefulSet": TargetKind.STATEFULSET, "DaemonSet": TargetKind.DAEMONSET}
+
+
 def wait_for_rollout(
     kube: Kube,
     target: TargetRef,
@@ -123,24 +197,25 @@ def wait_for_rollout(
     A dropped or expired watch, or an API server that is briefly away, is re-listed and re-watched until the
     deadline. Errors no retry can fix (Forbidden, NotFound …) are raised, as they end kubectl's wait.
     """
-    if target.kind is not TargetKind.DEPLOYMENT:
-        raise UnsupportedKind(f"{target.kind.value} targets come later: only deployment rollouts can be watched")
+    kind = target.kind
+    if kind not in _KINDS.values():
+        raise UnsupportedKind(f"{kind.value} targets have no rollout of their own to watch")
     deadline = time.monotonic() + timeout
     selector = f"metadata.name={target.name}"
-    status = RolloutStatus(False, False, f'waiting for deployment "{target.name}"')
+    status = RolloutStatus(False, False, f'waiting for {kind.value} "{target.name}"')
     while True:
         try:
-            items, version = kube.list_versioned("deployment", namespace, field_selector=selector)
+            items, version = kube.list_versioned(kind.value, namespace, field_selector=selector)
             if not items:
-                return RolloutStatus(False, True, f'deployment "{target.name}" not found in namespace {namespace}')
-            status = rollout_status(items[0], revision)
+                return RolloutStatus(False, True, f'{kind.value} "{target.name}" not found in namespace {namespace}')
+            status = rollout_status(items[0], revision, kind=kind)
             while not (status.done or status.failed):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return _timed_out(status, timeout)
                 seconds = max(1, min(_MAX_WATCH_SECONDS, math.ceil(remaining)))
                 events = kube.watch_raw(
-                    "deployment", namespace, resource_version=version, timeout_seconds=seconds, field_selector=selector
+                    kind.value, namespace, resource_version=version, timeout_seconds=seconds, field_selector=selector
                 )
                 # closing(): leaving the loop early must close the watch's connection now, not at garbage collection.
                 with contextlib.closing(events):
@@ -148,9 +223,9 @@ def wait_for_rollout(
                         obj = event.get("object") or {}
                         version = (obj.get("metadata") or {}).get("resourceVersion") or version
                         if event.get("type") == "DELETED":
-                            return RolloutStatus(False, True, f'deployment "{target.name}" was deleted')
+                            return RolloutStatus(False, True, f'{kind.value} "{target.name}" was deleted')
                         if event.get("type") in ("ADDED", "MODIFIED"):
-                            status = rollout_status(obj, revision)
+                            status = rollout_status(obj, revision, kind=kind)
                             if status.done or status.failed or time.monotonic() >= deadline:
                                 break
             return status
@@ -161,26 +236,34 @@ def wait_for_rollout(
                 raise
             if time.monotonic() + _RECONNECT_PAUSE >= deadline:
                 return _timed_out(status, timeout)
-            log.info("watch of deployment %s/%s interrupted; re-listing: %s", namespace, target.name, error)
+            log.info("watch of %s %s/%s interrupted; re-listing: %s", kind.value, namespace, target.name, error)
             time.sleep(_RECONNECT_PAUSE)
 
 
-def pods_restarting(kube: Kube, namespace: str, template_hash: str | None) -> list[PodProblem]:
-    """Containers of the pods with this pod-template-hash (the new revision) that restarted or cannot start.
-    Without a hash (no new ReplicaSet yet) there are no such pods."""
-    if not template_hash:
+def pods_restarting(
+    kube: Kube, namespace: str, template_hash: str | None, *, selector: str | None = None
+) -> list[PodProblem]:
+    """Containers of the pods with this pod-template-hash (the new revision), or matching the label `selector`
+    (a StatefulSet's or DaemonSet's revision), that restarted or cannot start. Without either (no new
+    ReplicaSet yet) there are no such pods."""
+    selector = selector or (f"{POD_TEMPLATE_HASH}={template_hash}" if template_hash else None)
+    if not selector:
         return []
+    return [problem for pod in kube.list_raw("pod", namespace, selector) for problem in pod_problems(pod)]
+
+
+def pod_problems(pod: Mapping[str, Any]) -> list[PodProblem]:
+    """The pod's containers that restarted or cannot start."""
     problems = []
-    for pod in kube.list_raw("pod", namespace, f"{POD_TEMPLATE_HASH}={template_hash}"):
-        pod_status = pod.get("status") or {}
-        statuses = [*(pod_status.get("initContainerStatuses") or []), *(pod_status.get("containerStatuses") or [])]
-        for container in statuses:
-            restarts = int(container.get("restartCount") or 0)
-            waiting = ((container.get("state") or {}).get("waiting") or {}).get("reason")
-            terminated = ((container.get("lastState") or {}).get("terminated") or {}).get("reason")
-            if restarts > 0 or waiting in _BAD_WAITING:
-                reason = waiting if waiting in _BAD_WAITING else terminated
-                problems.append(PodProblem(pod["metadata"]["name"], container.get("name", ""), restarts, reason))
+    pod_status = pod.get("status") or {}
+    statuses = [*(pod_status.get("initContainerStatuses") or []), *(pod_status.get("containerStatuses") or [])]
+    for container in statuses:
+        restarts = int(container.get("restartCount") or 0)
+        waiting = ((container.get("state") or {}).get("waiting") or {}).get("reason")
+        terminated = ((container.get("lastState") or {}).get("terminated") or {}).get("reason")
+        if restarts > 0 or waiting in _BAD_WAITING:
+            reason = waiting if waiting in _BAD_WAITING else terminated
+            problems.append(PodProblem(pod["metadata"]["name"], container.get("name", ""), restarts, reason))
     return problems
 
 

@@ -3,6 +3,10 @@ the metric window, and the evidence kept for the report. Nothing here imports py
 
 from __future__ import annotations
 
+from ._baseline import compare
+from ._baseline import describe_comparison
+from ._baseline import summarize
+from ._baseline_plan import plan_baseline
 from ._evidence import Evidence
 from ._evidence import describe
 from ._evidence import format_value
@@ -29,12 +33,18 @@ from ._promql import escape_label_value
 from ._promql import label_matchers
 from ._promql import regex_literal
 from ._promql import render
+from ._range import BaselineComparer
+from ._range import BaselinePlan
+from ._range import Samples
+from ._range import range_samples
 from ._window import MetricWindow
 from ._window import wait_for_window
 
 __all__ = [
     "BODY_LIMIT",
     "MAX_REDIRECTS",
+    "BaselineComparer",
+    "BaselinePlan",
     "CappedResponse",
     "Evidence",
     "HealthResult",
@@ -45,20 +55,26 @@ __all__ = [
     "Prometheus",
     "Reading",
     "Sample",
+    "Samples",
+    "compare",
     "default_selector",
     "describe",
+    "describe_comparison",
     "duration",
     "escape_label_value",
     "format_value",
     "get_capped",
     "http_client",
     "label_matchers",
+    "plan_baseline",
     "probe_health",
+    "range_samples",
     "read_scalar",
     "redact_url",
     "regex_literal",
     "render",
     "require_requests",
     "scalar",
+    "summarize",
     "wait_for_window",
 ]

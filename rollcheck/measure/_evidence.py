@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 
 from .._errors import InsufficientData
+from ..record._model import Comparison
 from ..record._model import Measurement
 from ..settings._model import Settings
 from ._prom import Prom
@@ -47,12 +48,18 @@ class Evidence:
         window: float | str | None = None,
         *,
         at: datetime.datetime | None = None,
+        comparison: Comparison | None = None,
     ) -> Measurement:
         """Keep one measurement. `window` is seconds (shown as a Prometheus duration) or a duration string;
-        `at` defaults to now."""
+        `at` defaults to now; `comparison` is a baseline comparison's judgement, kept with it."""
         shown_window = duration(window) if isinstance(window, int | float) else window
         measurement = Measurement(
-            query=query, value=value, threshold=threshold, window=shown_window, at=at or self._now()
+            query=query,
+            value=value,
+            threshold=threshold,
+            window=shown_window,
+            at=at or self._now(),
+            comparison=comparison,
         )
         self._sink.append(measurement)
         return measurement

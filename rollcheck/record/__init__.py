@@ -7,11 +7,17 @@ from ._model import CheckCategory
 from ._model import CheckOutcome
 from ._model import CheckResult
 from ._model import CiContext
+from ._model import Comparison
+from ._model import ComparisonOutcome
 from ._model import Measurement
+from ._model import NotificationOutcome
+from ._model import PreflightProblem
+from ._model import PreflightRecord
 from ._model import ReleaseSummary
 from ._model import RollbackAction
 from ._model import RollbackRecord
 from ._model import RunRecord
+from ._model import SampleSummary
 from ._model import Severity
 from ._model import Timings
 from ._model import Verdict
@@ -22,11 +28,17 @@ __all__ = [
     "CheckOutcome",
     "CheckResult",
     "CiContext",
+    "Comparison",
+    "ComparisonOutcome",
     "Measurement",
+    "NotificationOutcome",
+    "PreflightProblem",
+    "PreflightRecord",
     "ReleaseSummary",
     "RollbackAction",
     "RollbackRecord",
     "RunRecord",
+    "SampleSummary",
     "Severity",
     "Timings",
     "Verdict",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from ._model import RunRecord
 
-__all__ = ["REPORT_FILENAME", "write_report"]
+__all__ = ["REPORT_FILENAME", "write_report", "write_report_safely"]
 
 REPORT_FILENAME = "report.json"
 
@@ -30,3 +32,17 @@ def write_report(record: RunRecord, directory: Path) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+def write_report_safely(record: RunRecord, directory: Path, *, say: TextIO) -> Path:
+    """Write report.json; if `directory` cannot be written, write it to a new temporary directory, record why
+    in the report and say where on `say`, because the record must never be lost."""
+    try:
+        return write_report(record, directory)
+    except OSError as error:
+        fallback = Path(tempfile.mkdtemp(prefix="rollcheck-report-"))
+        failed = dataclasses.replace(record, errors=(*record.errors, f"could not write {directory}: {error}"))
+        path = write_report(failed, fallback)
+        say.write(f"rollcheck: could not write {directory} ({error}); report at {path}\n")
+        say.flush()
+        return path

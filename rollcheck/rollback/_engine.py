@@ -14,6 +14,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
 
@@ -25,6 +26,9 @@ from ..kube import template_images
 from ..target import Release
 from ..target import TargetKind
 from ..target import TargetRef
+
+if TYPE_CHECKING:
+    from ..helm import Helm
 
 __all__ = ["AppliedRollback", "RollbackEngine", "RollbackPlan", "engine_for"]
 
@@ -50,7 +54,8 @@ class RollbackPlan:
     to_version: str | None
     """First container's tag after the rollback."""
     patch: tuple[dict[str, Any], ...] = field(repr=False)
-    """The patch body (for a Deployment: the JSON patch: resourceVersion test + kubectl's two replace ops).
+    """The patch body (for a Deployment: the JSON patch: resourceVersion test + kubectl's two replace ops; for
+    a StatefulSet or DaemonSet: one strategic merge patch, the ControllerRevision's data).
     Left out of repr: a pod template can hold environment values that are secrets."""
     patch_type: str = JSON_PATCH
     """The patch's content type."""
@@ -115,11 +120,23 @@ class RollbackEngine(Protocol):
         ...
 
 
-def engine_for(kind: TargetKind, kube: Kube) -> RollbackEngine:
-    """The engine for a kind. Raises UnsupportedKind for kinds that come later."""
+def engine_for(kind: TargetKind, kube: Kube, *, helm: Helm | None = None, timeout: float = 300.0) -> RollbackEngine:
+    """The engine for a kind. A helm target needs `helm`, the CLI against the same cluster as `kube` (ValueError
+    without it); `timeout` bounds its hooks. Raises UnsupportedKind for a kind without an engine."""
     # Imported here: the Deployment engine imports this module for the data types.
+    from ._daemonset import DaemonSetRollback
     from ._deployment import DeploymentRollback
+    from ._helm import HelmRollback
+    from ._statefulset import StatefulSetRollback
 
     if kind is TargetKind.DEPLOYMENT:
         return DeploymentRollback(kube)
-    raise UnsupportedKind(f"{kind.value} targets come later: only deployments can be rolled back")
+    if kind is TargetKind.STATEFULSET:
+        return StatefulSetRollback(kube)
+    if kind is TargetKind.DAEMONSET:
+        return DaemonSetRollback(kube)
+    if kind is TargetKind.HELM:
+        if helm is None:
+            raise ValueError("a helm target's engine needs the helm CLI: engine_for(kind, kube, helm=Helm(...))")
+        return HelmRollback(kube, helm, timeout=timeout)
+    raise UnsupportedKind(f"{kind.value} targets have no rollback engine")

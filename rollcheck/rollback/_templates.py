@@ -27,6 +27,7 @@ __all__ = [
     "ROLLED_BACK_FROM",
     "guarded_patch",
     "kubectl_patch",
+    "marker_annotations",
     "marker_ops",
     "rollback_annotations",
     "select_revision",
@@ -126,6 +127,14 @@ def marker_ops(
 ) -> list[dict[str, Any]]:
     """Ops that record rollcheck's rollback on the Deployment, after kubectl's (an `add` replaces a marker the
     restored ReplicaSet may have carried back from an earlier rollback)."""
+    markers = marker_annotations(from_revision=from_revision, from_version=from_version, reason=reason, at=at)
+    return [{"op": "add", "path": f"/metadata/annotations/{_pointer(key)}", "value": v} for key, v in markers.items()]
+
+
+def marker_annotations(
+    *, from_revision: int | None, from_version: str | None, reason: str, at: datetime.datetime
+) -> dict[str, str]:
+    """rollcheck's marker annotations: what it rolled back from, when, and why."""
     origin = f"revision {from_revision if from_revision is not None else 'unknown'}"
     if from_version:
         origin += f" ({from_version})"
@@ -135,7 +144,7 @@ def marker_ops(
     }
     if reason:
         markers[ROLLBACK_REASON] = truncate(reason, _REASON_CHARS)
-    return [{"op": "add", "path": f"/metadata/annotations/{_pointer(key)}", "value": v} for key, v in markers.items()]
+    return markers
 
 
 def _pointer(key: str) -> str:

@@ -3,6 +3,10 @@ into one frozen Settings value."""
 
 from __future__ import annotations
 
+from ._model import SECRET_URL_FILES
+from ._model import BaselineMode
+from ._model import Direction
+from ._model import NotifyOn
 from ._model import OnInconclusive
 from ._model import Settings
 from ._options import OPTIONS
@@ -24,8 +28,12 @@ __all__ = [
     "OPTIONS",
     "OPTIONS_BY_NAME",
     "PYTEST_PREFIX",
+    "SECRET_URL_FILES",
+    "BaselineMode",
     "ConfigFile",
+    "Direction",
     "Kind",
+    "NotifyOn",
     "OnInconclusive",
     "Option",
     "PrometheusAuth",

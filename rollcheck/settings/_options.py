@@ -19,23 +19,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._model import SECRET_URL_FILES
 from ._model import Settings
 from ._parse import format_duration
+from ._parse import parse_baseline_mode
 from ._parse import parse_bool
+from ._parse import parse_confidence
 from ._parse import parse_count
+from ._parse import parse_direction
 from ._parse import parse_duration
 from ._parse import parse_fraction
 from ._parse import parse_health_path
 from ._parse import parse_image
+from ._parse import parse_interval
 from ._parse import parse_namespace
+from ._parse import parse_notify_on
 from ._parse import parse_on_inconclusive
 from ._parse import parse_path
 from ._parse import parse_positive_count
 from ._parse import parse_positive_duration
 from ._parse import parse_query_template
+from ._parse import parse_secret_url
 from ._parse import parse_selector
 from ._parse import parse_target
 from ._parse import parse_text
+from ._parse import parse_tolerance
 from ._parse import parse_url
 from ._parse import sequence_of
 
@@ -97,6 +105,11 @@ class Option:
         return self.flag_name or self.config_key
 
     @property
+    def secret(self) -> bool:
+        """Its value is never shown: not in errors, --help, headers or the Settings repr."""
+        return self.name in SECRET_URL_FILES
+
+    @property
     def env_var(self) -> str:
         return f"ROLLCHECK_{self.name.upper()}"
 
@@ -128,6 +141,11 @@ class Option:
 
 _DEFAULTS = Settings()
 
+
+def _hidden(value: object) -> str:
+    return "<hidden>"
+
+
 _DURATION: dict[str, Any] = {"metavar": "DURATION", "show": format_duration}
 
 OPTIONS: tuple[Option, ...] = (
@@ -157,6 +175,13 @@ OPTIONS: tuple[Option, ...] = (
         metavar="NAME",
         parse=parse_text,
         help="Kubeconfig context. Default: the current context.",
+    ),
+    Option(
+        name="helm",
+        metavar="PATH",
+        parse=parse_text,
+        help="The helm executable for helm/RELEASE targets (read and rolled back through the helm CLI, "
+        "with --kubeconfig and --context passed on).",
     ),
     Option(
         name="base_url",
@@ -258,6 +283,39 @@ OPTIONS: tuple[Option, ...] = (
         help="With fewer requests in the window the metric verdict is inconclusive, never a pass.",
     ),
     Option(
+        name="watch",
+        parse=parse_duration,
+        help="Analysis over time: after the first pass, repeat the metric checks every --interval for this long "
+        "and decide with --failure-limit, --consecutive-failure-limit and --inconclusive-limit (0: no watch).",
+        **_DURATION,
+    ),
+    Option(
+        name="interval",
+        parse=parse_interval,
+        help="Time between the watch's rounds; each round measures over the last interval, so keep it at "
+        "several Prometheus scrape intervals.",
+        **_DURATION,
+    ),
+    Option(
+        name="failure_limit",
+        metavar="N",
+        parse=parse_positive_count,
+        help="During a watch: this many failed measurements of one metric check fail the release.",
+    ),
+    Option(
+        name="consecutive_failure_limit",
+        metavar="N",
+        parse=parse_positive_count,
+        help="During a watch: this many failed measurements of one metric check in a row fail the release.",
+    ),
+    Option(
+        name="inconclusive_limit",
+        metavar="N",
+        parse=parse_positive_count,
+        help="During a watch: this many measurements of one metric check that could not judge (too few "
+        "requests, no data, Prometheus unreachable) make the analysis inconclusive.",
+    ),
+    Option(
         name="error_rate_query",
         metavar="PROMQL",
         parse=parse_query_template,
@@ -277,6 +335,57 @@ OPTIONS: tuple[Option, ...] = (
         parse=parse_query_template,
         per_check=True,
         help="PromQL template of the p99 latency; {selector} and {window} are filled in.",
+    ),
+    Option(
+        name="baseline",
+        metavar="{off,previous-pods,before-rollout}",
+        parse=parse_baseline_mode,
+        per_check=True,
+        help="Compare the release's error ratio and p99 with a baseline (Mann-Whitney U): the previous "
+        "ReplicaSet's pods while both run, or the workload before the rollout; off skips the baseline check.",
+    ),
+    Option(
+        name="baseline_confidence",
+        metavar="FRACTION",
+        parse=parse_confidence,
+        per_check=True,
+        help="A difference from the baseline counts when the p-value is below 1 - this.",
+    ),
+    Option(
+        name="baseline_tolerance",
+        metavar="FRACTION",
+        parse=parse_tolerance,
+        per_check=True,
+        help="A relative change of the mean up to this (0.1 is 10%) is no failure, however significant.",
+    ),
+    Option(
+        name="baseline_direction",
+        metavar="{increase,decrease,either}",
+        parse=parse_direction,
+        per_check=True,
+        help="Which change from the baseline is bad.",
+    ),
+    Option(
+        name="baseline_step",
+        parse=parse_positive_duration,
+        per_check=True,
+        help="One sample per step: the metric over each step of a range query (several scrape intervals long).",
+        **_DURATION,
+    ),
+    Option(
+        name="baseline_min_samples",
+        metavar="N",
+        parse=parse_positive_count,
+        per_check=True,
+        help="With fewer samples on either side the comparison is inconclusive, never a pass.",
+    ),
+    Option(
+        name="baseline_selector",
+        metavar="MATCHERS",
+        parse=parse_selector,
+        per_check=True,
+        help='PromQL label matchers of the baseline\'s series, such as version="v1". Default: the previous '
+        "ReplicaSet's pods, or the workload's pods before the rollout.",
     ),
     Option(
         name="rollback",
@@ -315,6 +424,19 @@ OPTIONS: tuple[Option, ...] = (
         **_DURATION,
     ),
     Option(
+        name="confirm_reruns",
+        metavar="N",
+        parse=parse_count,
+        help="Re-run a failed gating check this often before its failure counts: failed then passed is "
+        "flaky (reported, no rollback); 0 never re-runs. The rollcheck_confirm marker overrides it per check.",
+    ),
+    Option(
+        name="confirm_backoff",
+        parse=parse_duration,
+        help="Wait before the first re-run of a failed check; doubled before each further one.",
+        **_DURATION,
+    ),
+    Option(
         name="report_dir",
         metavar="DIR",
         parse=parse_path,
@@ -326,6 +448,63 @@ OPTIONS: tuple[Option, ...] = (
         parse=parse_on_inconclusive,
         help="What an inconclusive verdict (nothing could be measured) does: fail without rolling back, "
         "roll back, or pass.",
+    ),
+    Option(
+        name="require_rollback_ready",
+        kind=Kind.SWITCH_ON,
+        parse=parse_bool,
+        help="Fail before any check runs (exit 4) if preflight finds that a rollback would not be possible: "
+        "no previous revision, revisionHistoryLimit 0, a paused workload, or no right to patch it. "
+        "Without it these are warnings.",
+    ),
+    Option(
+        name="notify_on",
+        metavar="{rollback,failure,always,never}",
+        parse=parse_notify_on,
+        help="Which runs send notifications: every rollback decision (rollback); those and every failed or "
+        "inconclusive verdict (failure); every run (always); none (never).",
+    ),
+    Option(
+        name="notify_slack_url",
+        metavar="URL",
+        parse=parse_secret_url,
+        show=_hidden,
+        help="Slack incoming-webhook URL. A secret: prefer ROLLCHECK_NOTIFY_SLACK_URL or "
+        "--notify-slack-url-file to a flag, which shows in the process list.",
+    ),
+    Option(
+        name="notify_slack_url_file",
+        metavar="FILE",
+        parse=parse_path,
+        help="A file holding the Slack URL (a mounted secret, say), instead of --notify-slack-url.",
+    ),
+    Option(
+        name="notify_wecom_url",
+        metavar="URL",
+        parse=parse_secret_url,
+        show=_hidden,
+        help="WeCom (企业微信) group robot webhook URL, with its key. A secret: prefer ROLLCHECK_NOTIFY_WECOM_URL "
+        "or --notify-wecom-url-file to a flag, which shows in the process list.",
+    ),
+    Option(
+        name="notify_wecom_url_file",
+        metavar="FILE",
+        parse=parse_path,
+        help="A file holding the WeCom URL (a mounted secret, say), instead of --notify-wecom-url.",
+    ),
+    Option(
+        name="notify_webhook_url",
+        metavar="URL",
+        parse=parse_secret_url,
+        show=_hidden,
+        help="URL that receives the report summary as JSON (POST). A secret, as it may carry a token: prefer "
+        "ROLLCHECK_NOTIFY_WEBHOOK_URL or --notify-webhook-url-file to a flag, which shows in the process list.",
+    ),
+    Option(
+        name="notify_webhook_url_file",
+        metavar="FILE",
+        parse=parse_path,
+        help="A file holding the webhook URL (a mounted secret, say), instead of --notify-webhook-url.",
     ),
 )
 

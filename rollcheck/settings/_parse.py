@@ -16,25 +16,35 @@ from typing import TypeVar
 
 from ..target._ref import TargetKind
 from ..target._ref import TargetRef
+from ._model import BaselineMode
+from ._model import Direction
+from ._model import NotifyOn
 from ._model import OnInconclusive
 
 __all__ = [
     "format_duration",
+    "parse_baseline_mode",
     "parse_bool",
+    "parse_confidence",
     "parse_count",
+    "parse_direction",
     "parse_duration",
     "parse_fraction",
     "parse_health_path",
     "parse_image",
+    "parse_interval",
     "parse_namespace",
+    "parse_notify_on",
     "parse_on_inconclusive",
     "parse_path",
     "parse_positive_count",
     "parse_positive_duration",
     "parse_query_template",
+    "parse_secret_url",
     "parse_selector",
     "parse_target",
     "parse_text",
+    "parse_tolerance",
     "parse_url",
     "sequence_of",
 ]
@@ -99,6 +109,22 @@ def parse_fraction(raw: object) -> float:
     return number
 
 
+def parse_confidence(raw: object) -> float:
+    problem = "must be a number between 0 and 1, exclusive, such as 0.95"
+    number = _number(raw, problem)
+    if not 0.0 < number < 1.0:
+        raise ValueError(problem)
+    return number
+
+
+def parse_tolerance(raw: object) -> float:
+    problem = "must be a relative change of 0 or more, such as 0.1 for 10%"
+    number = _number(raw, problem)
+    if number < 0:
+        raise ValueError(problem)
+    return number
+
+
 def _whole_number(raw: object, problem: str) -> int:
     value = _scalar(raw)
     if isinstance(value, bool | float):
@@ -150,6 +176,14 @@ def parse_positive_duration(raw: object) -> float:
     seconds = parse_duration(raw)
     if seconds == 0:
         raise ValueError("must be longer than 0s")
+    return seconds
+
+
+def parse_interval(raw: object) -> float:
+    """A watch interval: every round queries Prometheus, so anything under a second is a mistake."""
+    seconds = parse_duration(raw)
+    if seconds < 1:
+        raise ValueError("must be at least 1s (each round queries Prometheus; a few scrape intervals is sensible)")
     return seconds
 
 
@@ -205,6 +239,16 @@ def parse_url(raw: object) -> str:
     return text.rstrip("/")
 
 
+def parse_secret_url(raw: object) -> str:
+    """A notification URL. It carries a secret, so no problem quotes any part of it."""
+    try:
+        return parse_url(raw)
+    except ValueError:
+        raise ValueError(
+            "must be an http:// or https:// URL naming a host, without user:password@ (the value is hidden)"
+        ) from None
+
+
 def parse_health_path(raw: object) -> str:
     text = parse_text(raw)
     if not text.startswith("/") or any(char.isspace() for char in text):
@@ -227,7 +271,7 @@ def parse_namespace(raw: object) -> str:
 
 
 #: The kinds with a rollback engine; the others are recognised so the message can say they are not there yet.
-SUPPORTED_KINDS = (TargetKind.DEPLOYMENT,)
+SUPPORTED_KINDS = (TargetKind.DEPLOYMENT, TargetKind.STATEFULSET, TargetKind.DAEMONSET, TargetKind.HELM)
 
 
 def parse_target(raw: object) -> TargetRef:
@@ -269,6 +313,30 @@ def parse_on_inconclusive(raw: object) -> OnInconclusive:
         return OnInconclusive(text)
     except ValueError:
         raise ValueError(f"must be one of {', '.join(choice.value for choice in OnInconclusive)}") from None
+
+
+def parse_baseline_mode(raw: object) -> BaselineMode:
+    text = parse_text(raw).lower()
+    try:
+        return BaselineMode(text)
+    except ValueError:
+        raise ValueError(f"must be one of {', '.join(choice.value for choice in BaselineMode)}") from None
+
+
+def parse_direction(raw: object) -> Direction:
+    text = parse_text(raw).lower()
+    try:
+        return Direction(text)
+    except ValueError:
+        raise ValueError(f"must be one of {', '.join(choice.value for choice in Direction)}") from None
+
+
+def parse_notify_on(raw: object) -> NotifyOn:
+    text = parse_text(raw).lower()
+    try:
+        return NotifyOn(text)
+    except ValueError:
+        raise ValueError(f"must be one of {', '.join(choice.value for choice in NotifyOn)}") from None
 
 
 def sequence_of(parse_item: Callable[[object], T]) -> Callable[[object], tuple[T, ...]]:

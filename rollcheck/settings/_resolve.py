@@ -19,7 +19,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import difflib
+import os
 import re
+import shutil
 import tomllib
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -28,10 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
+from ..target._ref import TargetKind
+from ._model import SECRET_URL_FILES
 from ._model import Settings
 from ._options import OPTIONS
 from ._options import OPTIONS_BY_NAME
 from ._options import Option
+from ._parse import format_duration
+from ._parse import parse_secret_url
 
 __all__ = [
     "ConfigFile",
@@ -137,7 +143,8 @@ def resolve(
         origins[option.name] = origin
     settings = dataclasses.replace(_DEFAULTS, **values)
     _check_combinations(settings, origins, unset_source="default")
-    return settings
+    _check_helm(settings, origins, environ.get("PATH"))
+    return _with_secret_files(settings, origins)
 
 
 def with_marker_overrides(settings: Settings, overrides: Mapping[str, object], where: str) -> Settings:
@@ -177,7 +184,8 @@ def _from_file(config_file: ConfigFile | None) -> Iterator[tuple[Option, object,
         if option is None:
             raise ConfigError(key, _shown(raw), config_file.source, _unknown_option(key))
         if name in seen:
-            raise ConfigError(key, _shown(raw), config_file.source, f"is given twice (also as {seen[name]})")
+            shown = _HIDDEN if option.secret else _shown(raw)
+            raise ConfigError(key, shown, config_file.source, f"is given twice (also as {seen[name]})")
         seen[name] = key
         yield option, raw, _Origin(key, config_file.source, _FILE)
 
@@ -203,13 +211,14 @@ def _parsed(option: Option, raw: object, origin: _Origin, base: Path | None) -> 
             value = base / value if base and not value.is_absolute() else value
             _check_path(option.name, value)
     except ValueError as error:
-        raise ConfigError(origin.option, _shown(raw), origin.source, str(error)) from None
+        shown = _HIDDEN if option.secret else _shown(raw)
+        raise ConfigError(origin.option, shown, origin.source, str(error)) from None
     return value
 
 
 def _check_path(name: str, path: Path) -> None:
     try:
-        if name in {"kubeconfig", "ca_file"} and not path.is_file():
+        if name in {"kubeconfig", "ca_file", *SECRET_URL_FILES.values()} and not path.is_file():
             raise ValueError(f"no such file: {path}")
         if name == "report_dir" and path.exists() and not path.is_dir():
             raise ValueError(f"is a file, not a directory: {path}")
@@ -219,6 +228,7 @@ def _check_path(name: str, path: Path) -> None:
 
 def _check_combinations(settings: Settings, origins: Mapping[str, _Origin], *, unset_source: str) -> None:
     """Values that are fine alone but not together; the one from the higher-precedence source is blamed."""
+    _check_watch(settings, origins, unset_source=unset_source)
     if settings.health_failures <= settings.health_attempts:
         return
     failures = origins.get("health_failures", _Origin("health_failures", unset_source, 0))
@@ -228,6 +238,54 @@ def _check_combinations(settings: Settings, origins: Mapping[str, _Origin], *, u
         raise ConfigError(attempts.option, settings.health_attempts, attempts.source, problem)
     problem = f"must not exceed the health attempts ({settings.health_attempts}, {attempts.describe()})"
     raise ConfigError(failures.option, settings.health_failures, failures.source, problem)
+
+
+def _check_helm(settings: Settings, origins: Mapping[str, _Origin], path: str | None) -> None:
+    """A helm/RELEASE target is read and rolled back through helm: without it the run could do neither."""
+    if settings.target is None or settings.target.kind is not TargetKind.HELM or shutil.which(settings.helm, path=path):
+        return
+    origin = origins.get("helm", _Origin("--helm", "default", 0))
+    where = "is not an executable file" if os.sep in settings.helm else "was not found on PATH"
+    problem = f"{where}; helm/RELEASE targets need helm 3: install it or point --helm (ROLLCHECK_HELM) at it"
+    raise ConfigError(origin.option, settings.helm, origin.source, problem)
+
+
+def _with_secret_files(settings: Settings, origins: Mapping[str, _Origin]) -> Settings:
+    """Each notification URL given as a file is read here, so a bad file is a usage error before the run, not a
+    notification that silently never arrives."""
+    for url_name, file_name in SECRET_URL_FILES.items():
+        path = getattr(settings, file_name)
+        if path is None:
+            continue
+        origin = origins[file_name]
+        if url_name in origins:
+            also = origins[url_name]
+            problem = f"is given together with {also.option} ({also.describe()}); give only one of them"
+            raise ConfigError(origin.option, str(path), origin.source, problem)
+        try:
+            url = parse_secret_url(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(origin.option, str(path), origin.source, f"cannot be read: {error}") from None
+        except ValueError as error:
+            problem = f"does not hold a valid URL: it {error}"
+            raise ConfigError(origin.option, str(path), origin.source, problem) from None
+        found: dict[str, Any] = {url_name: url}  # Any: url_name is one of the str | None fields
+        settings = dataclasses.replace(settings, **found)
+    return settings
+
+
+def _check_watch(settings: Settings, origins: Mapping[str, _Origin], *, unset_source: str) -> None:
+    """A watch shorter than one interval would never repeat anything."""
+    if settings.watch == 0 or settings.watch >= settings.interval:
+        return
+    watch = origins.get("watch", _Origin("watch", unset_source, 0))
+    interval = origins.get("interval", _Origin("interval", unset_source, 0))
+    if interval.rank > watch.rank:
+        problem = f"must not exceed the watch ({format_duration(settings.watch)}, {watch.describe()})"
+        raise ConfigError(interval.option, format_duration(settings.interval), interval.source, problem)
+    shown = format_duration(settings.interval)
+    problem = f"must be 0 (no watch) or at least the interval ({shown}, {interval.describe()})"
+    raise ConfigError(watch.option, format_duration(settings.watch), watch.source, problem)
 
 
 def _unknown_option(key: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rollcheck.settings import Settings
+from ..settings import Settings
 
 __all__ = ["check_recovery"]
 
@@ -11,8 +11,8 @@ def check_recovery(settings: Settings) -> tuple[bool, str]:
     """(recovered, what was seen). Without a base URL the completed rollout (every pod Ready) is the evidence."""
     if settings.base_url is None:
         return True, "the restored rollout completed (no --base-url, so no health endpoint was probed)"
-    from rollcheck.measure import http_client
-    from rollcheck.measure import probe_health
+    from ..measure import http_client
+    from ..measure import probe_health
 
     seen = []
     recovered = True

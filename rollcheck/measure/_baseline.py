@@ -1,0 +1,160 @@
+"""Baseline comparison: the release's per-interval samples against the previous release's, judged the way
+Kayenta's judge does it, with a Mann-Whitney U test, which needs no normal distribution and suits the handful
+of samples a post-deploy window gives.
+
+A comparison fails only when all of these hold:
+- each side has at least `min_samples` samples (otherwise it is insufficient data: inconclusive, never a
+  pass or a fail);
+- the test, one-sided for `increase` or `decrease` and two-sided for `either`, gives p < 1 - confidence;
+- the relative change of the mean goes the bad way by more than `tolerance`: a significant but tiny change
+  (1.00 ms → 1.02 ms) is no reason to roll back.
+
+Pure: no I/O, no pytest. scipy is imported on first use, so runs without a baseline never load it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from typing import Literal
+
+from ..record._model import Comparison
+from ..record._model import ComparisonOutcome
+from ..record._model import SampleSummary
+from ..settings._model import Direction
+from ._evidence import format_value
+
+__all__ = ["compare", "describe_comparison", "effect_size", "summarize"]
+
+# scipy's names for the alternative hypothesis about the release's samples (its first argument).
+_ALTERNATIVE: dict[Direction, Literal["greater", "less", "two-sided"]] = {
+    Direction.INCREASE: "greater",
+    Direction.DECREASE: "less",
+    Direction.EITHER: "two-sided",
+}
+
+
+def summarize(samples: Sequence[float]) -> SampleSummary:
+    """n, median, mean, min and max of one side; the statistics are None without samples."""
+    if not samples:
+        return SampleSummary(n=0, median=None, mean=None, minimum=None, maximum=None)
+    return SampleSummary(
+        n=len(samples),
+        median=float(statistics.median(samples)),
+        mean=float(statistics.fmean(samples)),
+        minimum=float(min(samples)),
+        maximum=float(max(samples)),
+    )
+
+
+def effect_size(baseline_mean: float, canary_mean: float) -> float:
+    """The relative change of the mean, (canary - baseline) / |baseline|. From a zero baseline any change is
+    unbounded (±inf): 0 errors before and some after is as large a change as there is."""
+    if canary_mean == baseline_mean:
+        return 0.0
+    if baseline_mean == 0:
+        return math.copysign(math.inf, canary_mean)
+    return (canary_mean - baseline_mean) / abs(baseline_mean)
+
+
+def _check_samples(samples: Sequence[float], side: str) -> None:
+    bad = [value for value in samples if math.isnan(value)]
+    if bad:
+        raise ValueError(f"the {side} samples contain NaN ({len(bad)} of {len(samples)}); drop empty intervals first")
+
+
+def _worse(effect: float, direction: Direction, tolerance: float) -> bool:
+    if direction is Direction.INCREASE:
+        return effect > tolerance
+    if direction is Direction.DECREASE:
+        return effect < -tolerance
+    return abs(effect) > tolerance
+
+
+def compare(
+    baseline: Sequence[float],
+    canary: Sequence[float],
+    *,
+    direction: Direction,
+    confidence: float,
+    tolerance: float,
+    min_samples: int = 5,
+) -> Comparison:
+    """Judge `canary` (the release's samples) against `baseline`. See the module docstring for the rule.
+
+    The statistic is U of the release's samples: the number of (release, baseline) pairs in which the release's
+    value is larger, ties counting one half. The p-value is scipy's, exact for small samples without ties and
+    normal-approximated (with tie and continuity corrections) otherwise.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, exclusive, not {confidence!r}")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be 0 or more, not {tolerance!r}")
+    _check_samples(baseline, "baseline")
+    _check_samples(canary, "release")
+    base, new = summarize(baseline), summarize(canary)
+    if base.n < max(min_samples, 1) or new.n < max(min_samples, 1):
+        return Comparison(
+            baseline=base,
+            canary=new,
+            statistic=None,
+            p_value=None,
+            effect_size=None,
+            direction=direction.value,
+            confidence=confidence,
+            tolerance=tolerance,
+            outcome=ComparisonOutcome.INSUFFICIENT_DATA,
+        )
+    from scipy.stats import mannwhitneyu
+
+    result = mannwhitneyu(
+        [float(value) for value in canary],
+        [float(value) for value in baseline],
+        alternative=_ALTERNATIVE[direction],
+        method="auto",
+    )
+    statistic, p_value = float(result.statistic), float(result.pvalue)
+    effect = effect_size(statistics.fmean(baseline), statistics.fmean(canary))
+    failed = p_value < 1 - confidence and _worse(effect, direction, tolerance)
+    return Comparison(
+        baseline=base,
+        canary=new,
+        statistic=statistic,
+        p_value=p_value,
+        effect_size=effect,
+        direction=direction.value,
+        confidence=confidence,
+        tolerance=tolerance,
+        outcome=ComparisonOutcome.FAILED if failed else ComparisonOutcome.PASSED,
+    )
+
+
+def _percent(effect: float | None) -> str:
+    if effect is None:
+        return "no value"
+    if math.isinf(effect):
+        return "+inf%" if effect > 0 else "-inf%"
+    return f"{effect:+.1%}"
+
+
+def _side(name: str, summary: SampleSummary) -> str:
+    return (
+        f"{name} median {format_value(summary.median)}, mean {format_value(summary.mean)} "
+        f"(n={summary.n}, {format_value(summary.minimum)}..{format_value(summary.maximum)})"
+    )
+
+
+def describe_comparison(comparison: Comparison, what: str) -> str:
+    """One sentence for a check's message: both samples, the change, U, p and the rule that decided."""
+    sides = f"{what}: {_side('release', comparison.canary)} vs {_side('baseline', comparison.baseline)}"
+    if comparison.outcome is ComparisonOutcome.INSUFFICIENT_DATA:
+        return f"{sides}; too few samples to compare (need at least the minimum on each side)"
+    alpha = 1 - comparison.confidence
+    test = "two-sided" if comparison.direction == Direction.EITHER.value else f"one-sided, {comparison.direction}"
+    significant = "<" if comparison.p_value is not None and comparison.p_value < alpha else ">="
+    return (
+        f"{sides}; change of the mean {_percent(comparison.effect_size)} (tolerance {comparison.tolerance:.0%}), "
+        f"Mann-Whitney U={format_value(comparison.statistic)}, p={format_value(comparison.p_value)} "
+        f"{significant} {alpha:.3g} ({test})"
+    )
