@@ -11,11 +11,13 @@ PACKAGES = [
     "rollcheck",
     "rollcheck.act",
     "rollcheck.decide",
+    "rollcheck.helm",
     "rollcheck.kube",
     "rollcheck.measure",
     "rollcheck.plugins",
     "rollcheck.record",
     "rollcheck.rollback",
+    "rollcheck.serve",
     "rollcheck.settings",
     "rollcheck.target",
 ]

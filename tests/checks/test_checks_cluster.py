@@ -53,10 +53,12 @@ def test_a_healthy_release_passes_every_check(
         "test_p99_latency": "passed",
         "test_rollout_complete": "passed",
         "test_new_pods_not_restarting": "passed",
+        "test_error_rate_vs_baseline": "skipped",
+        "test_p99_latency_vs_baseline": "skipped",
     }, run.result.stdout.str()
     assert run.result.ret == 0
     assert run.report["verdict"] == "passed"
-    requests, rate = run.check("test_error_rate")["measurements"]
+    requests, rate = run.check("test_error_rate.py::")["measurements"]
     assert requests["value"] >= 20
     assert requests["threshold"] == 20
     assert rate["value"] == 0
@@ -76,7 +78,7 @@ def test_a_release_answering_5xx_fails_the_error_rate_check(
     assert _outcomes(run)["test_error_rate"] == "failed", run.result.stdout.str()
     assert _outcomes(run)["test_rollout_complete"] == "passed"
     assert run.report["verdict"] == "failed"
-    check = run.check("test_error_rate")
+    check = run.check("test_error_rate.py::")
     assert check["category"] == "error_rate"
     assert "error rate 0." in check["message"]
     assert "> max 0.01 over 10s (query: " in check["message"]
@@ -95,7 +97,7 @@ def test_a_slow_release_fails_the_latency_check(
     releases.wait_rollout("slow")
     run = run_on("slow", f"--rollcheck-prometheus-url={localenv.prometheus_url}", "--rollcheck-min-requests=5")
     assert _outcomes(run)["test_p99_latency"] == "failed", run.result.stdout.str()
-    check = run.check("test_p99_latency")
+    check = run.check("test_latency.py::")
     assert "s > max 0.5s over 10s (query: histogram_quantile(0.99" in check["message"]
     assert check["measurements"][-1]["value"] > 0.5
 
@@ -111,7 +113,7 @@ def test_without_traffic_the_metric_checks_are_inconclusive(
     assert outcomes["test_p99_latency"] == "inconclusive"
     assert run.report["verdict"] == "inconclusive"
     assert run.result.ret == 7
-    message = run.check("test_error_rate")["message"]
+    message = run.check("test_error_rate.py::")["message"]
     assert "at least 20 are needed to judge" in message or "fewer than the minimum of 20" in message
     assert "(query: sum(increase(http_requests_total{" in message
 
@@ -139,6 +141,8 @@ def test_checks_of_a_release_that_cannot_be_read_are_inconclusive(
         "test_p99_latency": "inconclusive",
         "test_rollout_complete": "inconclusive",
         "test_new_pods_not_restarting": "inconclusive",
+        "test_error_rate_vs_baseline": "skipped",
+        "test_p99_latency_vs_baseline": "skipped",
     }, run.result.stdout.str()
     assert (
         "ClusterUnavailable: the release under test could not be read" in run.check("test_rollout_complete")["message"]

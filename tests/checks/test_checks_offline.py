@@ -17,7 +17,7 @@ RunChecks = Callable[..., ChecksRun]
 def test_health_passes_against_a_healthy_service(run_checks: RunChecks, demo_service: Callable[..., str]) -> None:
     url = demo_service()
     run = run_checks("--rollcheck", f"--rollcheck-base-url={url}")
-    run.result.assert_outcomes(passed=1, skipped=4)
+    run.result.assert_outcomes(passed=1, skipped=6)
     assert run.result.ret == 0
     health = run.check("test_health[/health]")
     assert health["outcome"] == "passed"
@@ -38,7 +38,7 @@ def test_health_fails_with_what_was_probed_and_the_rule(
         "--rollcheck-health-interval=0.1s",
         "--rollcheck-no-rollback",
     )
-    run.result.assert_outcomes(failed=1, skipped=4)
+    run.result.assert_outcomes(failed=1, skipped=6)
     health = run.check("test_health[/health]")
     assert health["outcome"] == "failed"
     assert f"GET {url}/health failed: 2 consecutive failures of 4 attempts" in health["message"]
@@ -57,14 +57,14 @@ def test_one_health_check_per_path(run_checks: RunChecks, demo_service: Callable
         "--rollcheck-health-failures=1",
         "--rollcheck-no-rollback",
     )
-    run.result.assert_outcomes(passed=2, failed=1, skipped=4)
+    run.result.assert_outcomes(passed=2, failed=1, skipped=6)
     assert run.check("[/version]")["outcome"] == "passed"
     assert "404 Not Found" in run.check("[/missing]")["message"]
 
 
 def test_without_urls_or_target_the_checks_are_skipped_as_not_asked_for(run_checks: RunChecks) -> None:
     run = run_checks("--rollcheck")
-    run.result.assert_outcomes(skipped=5)
+    run.result.assert_outcomes(skipped=7)
     run.result.stdout.fnmatch_lines(
         [
             "SKIPPED [[]1[]] *test_error_rate.py:*: no Prometheus URL given (--prometheus-url or *)",
@@ -80,8 +80,8 @@ def test_without_urls_or_target_the_checks_are_skipped_as_not_asked_for(run_chec
 def test_metric_checks_without_a_target_are_skipped(run_checks: RunChecks) -> None:
     # A Prometheus URL alone does not say which release or since when: the window starts at its rollout.
     run = run_checks("--rollcheck", "--rollcheck-prometheus-url=http://127.0.0.1:9")
-    run.result.assert_outcomes(skipped=5)
-    assert run.check("test_error_rate")["message"].endswith("no target given (--target or --rollcheck-target)")
+    run.result.assert_outcomes(skipped=7)
+    assert run.check("test_error_rate.py::")["message"].endswith("no target given (--target or --rollcheck-target)")
 
 
 FIXTURE_CHECKS = """
@@ -141,7 +141,7 @@ def test_fixtures_explain_how_to_enable_rollcheck(pytester: pytest.Pytester) -> 
 def test_the_checks_without_rollcheck_enabled_explain_how_to_enable_it(pytester: pytest.Pytester) -> None:
     ini = pytester.makeini("[pytest]\n")
     result = pytester.runpytest_subprocess("-c", str(ini), "--rootdir", str(pytester.path), str(CHECKS_DIR))
-    result.assert_outcomes(errors=5)
+    result.assert_outcomes(errors=7)
     assert result.stdout.str().count("rollcheck is not enabled in this pytest run") >= 5
     assert not (pytester.path / "rollcheck-report").exists()
 
@@ -161,6 +161,7 @@ def test_collecting_the_checks_does_not_load_the_heavy_clients() -> None:
 
 def test_the_checks_directory_is_the_shipped_package() -> None:
     assert sorted(p.name for p in CHECKS_DIR.glob("test_*.py")) == [
+        "test_baseline.py",
         "test_error_rate.py",
         "test_health.py",
         "test_latency.py",

@@ -67,7 +67,7 @@ def test_version_and_report_import_nothing_heavy(tmp_path: Path, command: list[s
         (["run"], {"ROLLCHECK_WINDOW": "5x"}, "ROLLCHECK_WINDOW='5x' (from environment): must be a duration"),
         (["run", "--bogus"], {}, "unrecognized arguments: --bogus (see rollcheck --help)"),
         (["run", "--window"], {}, "argument --window: expected one argument (see rollcheck run --help)"),
-        ([], {}, "choose a command, run or report"),
+        ([], {}, "choose a command, run, report or serve"),
         (["report", "missing.json"], {}, "PATH='missing.json' (from command line): no such file"),
     ],
 )

@@ -108,9 +108,11 @@ def test_an_incomplete_rollout_has_no_completion_time(releases: Releases, rollch
     assert release.version == "v1"
 
 
-def test_other_kinds_come_later(releases: Releases, rollcheck_kube: Kube) -> None:
-    with pytest.raises(UnsupportedKind, match="statefulset targets come later"):
-        read_release(rollcheck_kube, TargetRef.parse("statefulset/db"), releases.namespace)
+def test_a_helm_release_is_not_the_workload_readers(releases: Releases, rollcheck_kube: Kube) -> None:
+    # A Helm release is many workloads at one helm revision: the plain reader refuses it and says where to go.
+    expected = "helm/shop is not one workload, so the Kubernetes reader cannot read it; a Helm release is read "
+    with pytest.raises(UnsupportedKind, match=expected + r"through helm \(rollcheck.helm.read_target_release\)"):
+        read_release(rollcheck_kube, TargetRef.parse("helm/shop"), releases.namespace)
 
 
 def test_wait_for_rollout_done(releases: Releases, rollcheck_kube: Kube) -> None:

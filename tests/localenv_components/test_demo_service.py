@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from localenv_support import eventually
 from localenv_support import free_port
+from rollcheck_localenv.demo_service import DemoApp
 from rollcheck_localenv.demo_service import KnobError
 from rollcheck_localenv.demo_service import Knobs
 from rollcheck_localenv.demo_service import knobs_from_env
@@ -204,3 +205,17 @@ def test_knobs_parse_from_the_environment() -> None:
     assert knobs_from_env({}) == Knobs()
     with pytest.raises(KnobError, match="DEMO_CRASH"):
         knobs_from_env({"DEMO_CRASH": "2"})
+
+
+def test_health_flap_alternates_with_the_wall_clock_not_the_start() -> None:
+    now = [1020.0]
+    knobs = knobs_from_env({"DEMO_HEALTH_FLAP_S": "15"})
+    app = DemoApp("v2", knobs, wall_clock=lambda: now[0])
+    statuses = []
+    for moment in (1025.0, 1034.9, 1035.0, 1049.9, 1050.0):
+        now[0] = moment
+        statuses.append(app.handle("GET", "/health", b"").status)
+
+    # 1020 s is an even number (68) of 15 s half-periods: healthy until 1035, failing until 1050, healthy again.
+    assert statuses == [200, 200, 503, 503, 200]
+    assert app.handle("GET", "/api/items", b"").status == 200, "the API is not part of the flapping"

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from rollcheck_localenv.kube_objects import LOAD_RATE_ANNOTATION
 from rollcheck_localenv.kube_objects import PORT_ANNOTATION
 from rollcheck_localenv.kube_objects import DemoContainer
 from rollcheck_localenv.kube_objects import ObjectKey
@@ -13,6 +14,7 @@ from rollcheck_localenv.kube_objects import WorkloadRef
 from rollcheck_localenv.kube_objects import demo_container
 from rollcheck_localenv.kube_objects import demo_image_tag
 from rollcheck_localenv.kube_objects import exposed_port
+from rollcheck_localenv.kube_objects import load_rate
 from rollcheck_localenv.kube_objects import owning_workload
 
 
@@ -98,3 +100,12 @@ def test_exposed_port_from_annotation() -> None:
     for unusable in ("0", "70000", "http", "-1"):
         with pytest.raises(ValueError, match=PORT_ANNOTATION):
             exposed_port(workload({PORT_ANNOTATION: unusable}))
+
+
+def test_load_rate_from_annotation() -> None:
+    assert load_rate(workload({LOAD_RATE_ANNOTATION: "0.5"})) == 0.5
+    assert load_rate(workload({LOAD_RATE_ANNOTATION: "0"})) == 0.0
+    assert load_rate(workload({})) is None
+    for unusable in ("-1", "fast", "inf", "nan"):
+        with pytest.raises(ValueError, match=LOAD_RATE_ANNOTATION):
+            load_rate(workload({LOAD_RATE_ANNOTATION: unusable}))

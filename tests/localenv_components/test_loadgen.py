@@ -106,3 +106,18 @@ def test_bad_rate_exits_2_naming_its_source(tmp_path: Path, args: list[str], env
 
     assert loadgen.returncode == 2
     assert named in stderr
+
+
+def test_a_target_keeps_the_rate_its_workload_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "workloads.json"
+    path.write_text(
+        json.dumps(
+            [
+                {"namespace": "t", "kind": "Deployment", "name": "quiet", "port": 20001, "rate": 0.5},
+                {"namespace": "t", "kind": "Deployment", "name": "odd", "port": 20002, "rate": "lots"},
+            ]
+        )
+    )
+
+    odd, quiet = Target("t", "Deployment", "odd", 20002), Target("t", "Deployment", "quiet", 20001, 0.5)
+    assert read_targets(path) == [odd, quiet]

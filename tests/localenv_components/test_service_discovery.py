@@ -113,3 +113,12 @@ def test_published_file_is_rewritten_only_on_change(tmp_path: Path) -> None:
     published.path.unlink()
     assert published.publish([{"name": "shop"}])
     assert json.loads(published.path.read_text()) == [{"name": "shop"}]
+
+
+def test_workload_entries_carry_a_requested_load_rate() -> None:
+    quiet, busy = WorkloadRef("prod", "Deployment", "quiet"), WorkloadRef("prod", "Deployment", "busy")
+
+    assert workload_entries({quiet: 20001, busy: 20002}, {quiet: 0.5}) == [
+        {"namespace": "prod", "kind": "Deployment", "name": "busy", "port": 20002},
+        {"namespace": "prod", "kind": "Deployment", "name": "quiet", "port": 20001, "rate": 0.5},
+    ]

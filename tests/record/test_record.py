@@ -74,7 +74,7 @@ def test_report_schema(tmp_path: Path) -> None:
     assert data["release"] == {"revision": 4, "images": ["shop:v2"], "version": "v2"}
     [check] = data["checks"]
     assert set(check) == {
-        "id", "category", "outcome", "gating", "severity", "duration_s", "message", "measurements",
+        "id", "category", "outcome", "gating", "severity", "duration_s", "message", "measurements", "attempts",
     }  # fmt: skip
     assert check["duration_s"] == 1.235
     assert check["measurements"][0] == {

@@ -9,11 +9,16 @@ from typing import Any
 
 import pytest
 
+from rollcheck import ConfigError
 from rollcheck import RollbackImpossible
-from rollcheck.kube import UnsupportedKind
+from rollcheck.helm import Helm
 from rollcheck.rollback import PAUSED_MESSAGE
+from rollcheck.rollback import DaemonSetRollback
 from rollcheck.rollback import DeploymentRollback
+from rollcheck.rollback import HelmRollback
+from rollcheck.rollback import StatefulSetRollback
 from rollcheck.rollback import engine_for
+from rollcheck.settings import resolve
 from rollcheck.target import Release
 from rollcheck.target import TargetKind
 from rollcheck.target import TargetRef
@@ -180,7 +185,32 @@ def test_a_release_of_another_target_is_a_programming_error() -> None:
         plan(cluster(), verified(namespace="staging"))
 
 
-@pytest.mark.parametrize("kind", [TargetKind.STATEFULSET, TargetKind.DAEMONSET, TargetKind.HELM])
-def test_other_kinds_come_later(kind: TargetKind) -> None:
-    with pytest.raises(UnsupportedKind, match=f"{kind.value} targets come later"):
-        engine_for(kind, cluster())  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("kind", "engine"),
+    [
+        (TargetKind.DEPLOYMENT, DeploymentRollback),
+        (TargetKind.STATEFULSET, StatefulSetRollback),
+        (TargetKind.DAEMONSET, DaemonSetRollback),
+        (TargetKind.HELM, HelmRollback),
+    ],
+)
+def test_every_target_kind_has_its_engine(kind: TargetKind, engine: type) -> None:
+    assert isinstance(engine_for(kind, cluster(), helm=Helm()), engine)  # type: ignore[arg-type]
+
+
+def test_a_helm_engine_without_the_helm_cli_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"a helm target's engine needs the helm CLI: engine_for\(kind, kube, helm="):
+        engine_for(TargetKind.HELM, cluster())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["cronjob/nightly", "job/migrate", "pod/shop-0"])
+def test_a_kind_without_an_engine_is_refused_before_anything_runs(text: str) -> None:
+    kind = text.partition("/")[0]
+    expected = f"unknown kind '{kind}'; expected one of deployment, statefulset, daemonset, helm"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        TargetRef.parse(text)
+    # The same refusal through the settings, naming the option and the value (a usage error, exit 4).
+    with pytest.raises(ConfigError) as caught:
+        resolve(cli={"target": text}, environ={}, config_file=None)
+    assert (caught.value.option, caught.value.value) == ("--target", text)
+    assert expected in caught.value.problem

@@ -9,6 +9,7 @@ import pytest
 from rollcheck import ConfigError
 from rollcheck.settings import OPTIONS
 from rollcheck.settings import OPTIONS_BY_NAME
+from rollcheck.settings import SECRET_URL_FILES
 from rollcheck.settings import ConfigFile
 from rollcheck.settings import Kind
 from rollcheck.settings import Settings
@@ -21,6 +22,7 @@ BAD: dict[str, tuple[str, str]] = {
     "namespace": ("Bad_NS", "namespace name"),
     "kubeconfig": ("/nonexistent/kubeconfig", "no such file"),
     "context": ("", "must not be empty"),
+    "helm": ("", "must not be empty"),
     "base_url": ("shop.example", "http:// or https://"),
     "health_paths": ("health", "must be a URL path"),
     "health_attempts": ("0", "1 or more"),
@@ -35,16 +37,38 @@ BAD: dict[str, tuple[str, str]] = {
     "max_error_rate": ("abc", "must be a number between 0 and 1"),
     "max_p99_latency": ("fast", "must be a duration"),
     "min_requests": ("-1", "whole number"),
+    "watch": ("soon", "must be a duration"),
+    "interval": ("500ms", "at least 1s"),
+    "failure_limit": ("0", "1 or more"),
+    "consecutive_failure_limit": ("two", "whole number"),
+    "inconclusive_limit": ("-3", "1 or more"),
     "error_rate_query": ("{oops}", "unknown placeholder"),
     "requests_query": ("x{", "not a valid template"),
     "p99_query": ("{0}", "not a valid template"),
+    "baseline": ("yesterday", "must be one of off, previous-pods, before-rollout"),
+    "baseline_confidence": ("1", "between 0 and 1, exclusive"),
+    "baseline_tolerance": ("-0.1", "0 or more"),
+    "baseline_direction": ("up", "must be one of increase, decrease, either"),
+    "baseline_step": ("0s", "longer than 0s"),
+    "baseline_min_samples": ("0", "1 or more"),
+    "baseline_selector": ("version=v1", "PromQL label matchers"),
     "rollback": ("maybe", "true or false"),
     "dry_run": ("perhaps", "true or false"),
     "expect_images": ("shop v2", "image reference"),
     "rollout_timeout": ("soon", "must be a duration"),
     "check_timeout": ("0s", "longer than 0s"),
+    "confirm_reruns": ("-1", "whole number"),
+    "confirm_backoff": ("later", "must be a duration"),
     "report_dir": (__file__, "is a file, not a directory"),
     "on_inconclusive": ("ignore", "must be one of fail, rollback, pass"),
+    "require_rollback_ready": ("sometimes", "true or false"),
+    "notify_on": ("sometimes", "must be one of rollback, failure, always, never"),
+    "notify_slack_url": ("hooks.slack.com/services/x", "http:// or https://"),
+    "notify_slack_url_file": ("/nonexistent/slack-url", "no such file"),
+    "notify_wecom_url": ("qyapi.weixin.qq.com/send?key=x", "http:// or https://"),
+    "notify_wecom_url_file": ("/nonexistent/wecom-url", "no such file"),
+    "notify_webhook_url": ("ftp://hooks.example", "http:// or https://"),
+    "notify_webhook_url_file": ("/nonexistent/webhook-url", "no such file"),
 }
 
 NOT_EMPTY = [name for name in BAD if BAD[name][0]]  # an empty variable means "unset", so it cannot be wrong
@@ -57,6 +81,8 @@ def test_every_option_has_a_bad_value() -> None:
 
 
 def _assert_names(error: ConfigError, option: str, value: object, source: str, problem: str) -> None:
+    if option.lower().replace("-", "_").endswith(tuple(SECRET_URL_FILES)):
+        value = "<hidden>"  # a secret URL is never shown, not even a wrong one
     assert (error.option, error.value, error.source) == (option, value, source)
     assert problem in error.problem
     assert str(error).startswith(f"{option}={value!r} (from {source}): ")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from rollcheck import ConfigError
 from rollcheck.settings import OPTIONS
+from rollcheck.settings import SECRET_URL_FILES
 from rollcheck.settings import ConfigFile
 from rollcheck.settings import Option
 from rollcheck.settings import Settings
@@ -20,7 +21,7 @@ ENV_VARS = [option.env_var for option in OPTIONS]
 CONFIG_KEYS = [option.config_key for option in OPTIONS] + [option.name for option in OPTIONS]
 PER_CHECK = [option.name for option in OPTIONS if option.per_check]
 # Relative paths in a file are relative to the file, so these differ between the two sources on purpose.
-PATH_OPTIONS = {"kubeconfig", "ca_file", "report_dir"}
+PATH_OPTIONS = {"kubeconfig", "ca_file", "report_dir", *SECRET_URL_FILES.values()}
 
 # Values a user might plausibly write, plus junk.
 TEXT = st.one_of(

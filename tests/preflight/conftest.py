@@ -1,0 +1,9 @@
+"""Helm releases of the test chart, for preflight of `helm/RELEASE` targets (the fixtures live in helm_support)."""
+
+from __future__ import annotations
+
+from helm_support import chart_packages
+from helm_support import helm_binary
+from helm_support import helm_release
+
+__all__ = ["chart_packages", "helm_binary", "helm_release"]
