@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+SCENARIO_WORKERS ?= 4
+SCENARIO_ARGS ?=
 
-.PHONY: venv deps system-packages binaries node-tools localenv localenv-down test unit lint typecheck demo clean
+.PHONY: bench venv deps system-packages binaries node-tools localenv localenv-down test scenarios unit lint typecheck demo clean
 
 venv: $(VENV)/.installed
 
@@ -46,15 +48,22 @@ localenv-down:
 	scripts/localenv down
 
 lint: venv
-	$(VENV)/bin/ruff check rollcheck plugins checks scripts tests examples conftest.py
-	$(VENV)/bin/ruff format --check rollcheck plugins checks scripts tests examples conftest.py
+	$(VENV)/bin/ruff check rollcheck plugins checks scripts tests examples bench conftest.py
+	$(VENV)/bin/ruff format --check rollcheck plugins checks scripts tests examples bench conftest.py
 
 typecheck: venv
 	$(VENV)/bin/mypy
 
 # Every test, including those on the local environment (started here, or reused if it is up).
+# The scenario corpus runs as its own session: its scenarios mostly wait, so they run side by side.
 test: deps lint typecheck localenv
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/scenarios $(PYTEST_ARGS)
+	$(PY) -m pytest tests/scenarios -n $(SCENARIO_WORKERS) $(SCENARIO_ARGS)
+
+# Good releases under noise and bad releases, each judged by `rollcheck run --watch` on the local environment;
+# prints the table (also in build/scenarios/) and exits 0 only if every scenario met its expectation.
+scenarios: deps localenv
+	$(PY) -m pytest tests/scenarios -n $(SCENARIO_WORKERS) $(SCENARIO_ARGS)
 
 # Quick loop without the local environment.
 unit: venv
@@ -63,6 +72,10 @@ unit: venv
 # The main job: a good release, a bad one, and rollcheck rolling it back (reports in demo-report/).
 demo: deps localenv
 	source .localenv/env.sh && PYTHONPATH=scripts $(PY) scripts/demo.py
+
+# rollcheck against kubectl and bare pytest on the local environment: one table, medians with min and max.
+bench: deps localenv
+	PYTHONPATH=scripts:tests:bench $(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .localenv rollcheck-report demo-report build *.egg-info node_modules

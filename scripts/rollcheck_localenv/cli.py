@@ -67,6 +67,7 @@ def _exports(layout: Layout) -> str:
             f"export KUBECONFIG={layout.kubeconfig}",
             f"export PROMETHEUS_URL={layout.prometheus_url}",
             f"export ALERTMANAGER_URL={layout.alertmanager_url}",
+            *(f"export {name}={path}" for name, path in layout.helm_homes.items()),
             f'export PATH="{layout.bin}:$PATH"',
         ]
     )
@@ -117,8 +118,12 @@ def up(layout: Layout) -> int:
     return 0
 
 
-def restart(layout: Layout, names: list[str]) -> int:
-    """Restart some components (new code or flags) without touching the others or the cluster's state."""
+def restart(layout: Layout, names: list[str], down_for: float = 0.0) -> int:
+    """Restart some components (new code or flags) without touching the others or the cluster's state.
+
+    `down_for` keeps them stopped that many seconds first: an outage of a known length, such as a Prometheus
+    being rescheduled, for tests of what a release check does meanwhile.
+    """
     known = {c.name for c in COMPONENTS}
     unknown = [name for name in names if name not in known]
     if unknown:
@@ -128,6 +133,9 @@ def restart(layout: Layout, names: list[str]) -> int:
         return 2
     for name in names:
         processes.stop(layout, name)
+    if down_for > 0:
+        _say(f"{', '.join(names)} stopped; starting again in {down_for:g}s")
+        time.sleep(down_for)
     return up(layout)
 
 
@@ -191,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("status", help="one line per component; exit 0 only if all are up")
     restart_parser = commands.add_parser("restart", help="restart some components, keeping the cluster's state")
     restart_parser.add_argument("components", nargs="+")
+    restart_parser.add_argument(
+        "--down-for", type=float, default=0.0, metavar="SECONDS", help="stay stopped this long before starting again"
+    )
     log_parser = commands.add_parser("logs", help="show component logs")
     log_parser.add_argument("component", nargs="?")
     log_parser.add_argument("-n", "--lines", type=int, default=200)
@@ -208,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         return status(layout)
     if args.command == "restart":
-        return restart(layout, args.components)
+        return restart(layout, args.components, args.down_for)
     if args.command == "logs":
         return logs(layout, args.component, args.lines)
     return identity(layout, args.user, args.group, args.output)

@@ -8,6 +8,9 @@ is just a Deployment whose pod template sets one of the knobs:
 - ``DEMO_HEALTH_FAIL=1``: ``/health`` answers 503, so the pod never becomes Ready.
 - ``DEMO_CRASH=1``: exit 1 right after start, so the pod crash-loops.
 - ``DEMO_FAULT_AFTER_S``: the error and latency knobs only take effect this many seconds after start.
+- ``DEMO_HEALTH_FLAP_S=N``: ``/health`` answers 200 for N seconds, then 503 for N seconds, and so on. The phase
+  follows the wall clock, not the process start, so every pod of a release flaps together (as when a shared
+  dependency flaps) and the workload has no Ready pod while the phase lasts.
 
 Run: ``python -m rollcheck_localenv.demo_service --port PORT --version TAG`` (``PORT`` and ``DEMO_VERSION``
 are the environment fallbacks). It binds 127.0.0.1 only and exits 0 on SIGTERM.
@@ -68,6 +71,7 @@ class Knobs:
     health_fail: bool = False
     crash: bool = False
     fault_after_s: float = 0.0
+    health_flap_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ def knobs_from_env(env: Mapping[str, str]) -> Knobs:
         health_fail=_env_flag(env, "DEMO_HEALTH_FAIL"),
         crash=_env_flag(env, "DEMO_CRASH"),
         fault_after_s=_env_number(env, "DEMO_FAULT_AFTER_S"),
+        health_flap_s=_env_number(env, "DEMO_HEALTH_FLAP_S"),
     )
 
 
@@ -120,10 +125,18 @@ def _json(status: int, payload: Any) -> Response:
 class DemoApp:
     """Routes, knobs and metrics of one service instance, independent of the HTTP server plumbing."""
 
-    def __init__(self, version: str, knobs: Knobs, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        version: str,
+        knobs: Knobs,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.version = version
         self.knobs = knobs
         self._clock = clock
+        self._wall_clock = wall_clock
         self._started = clock()
         self._random = random.Random()
         self._order_ids = itertools.count(1)
@@ -183,9 +196,16 @@ class DemoApp:
             return _json(500, {"error": "injected failure (DEMO_ERROR_RATE)", "version": self.version})
         return handler(body)
 
+    def health_flapped_down(self) -> bool:
+        """Whether DEMO_HEALTH_FLAP_S puts /health in its failing half-period right now."""
+        period = self.knobs.health_flap_s
+        return bool(period) and int(self._wall_clock() // period) % 2 == 1
+
     def _health(self, _body: bytes) -> Response:
         if self.knobs.health_fail:
             return _json(503, {"status": "failing", "version": self.version, "reason": "DEMO_HEALTH_FAIL=1"})
+        if self.health_flapped_down():
+            return _json(503, {"status": "failing", "version": self.version, "reason": "DEMO_HEALTH_FLAP_S"})
         return _json(200, {"status": "ok", "version": self.version})
 
     def _version(self, _body: bytes) -> Response:
@@ -292,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error("cannot listen on 127.0.0.1:%d: %s", port, error)
         return 1
     LOG.info("version %s serving on 127.0.0.1:%d with %s", version, port, knobs)
+    if knobs.fault_after_s:
+        # The wall-clock moment, so a test can time detection from when the fault really began.
+        LOG.info("faults take effect at unix time %.3f", time.time() + knobs.fault_after_s)
     serve_until_terminated(server)
     LOG.info("terminated, exiting")
     return 0

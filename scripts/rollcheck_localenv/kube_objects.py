@@ -12,6 +12,8 @@ from dataclasses import field
 from typing import Any
 
 PORT_ANNOTATION = "localenv.rollcheck.dev/port"
+LOAD_RATE_ANNOTATION = "localenv.rollcheck.dev/load-rate"
+"""Requests a second the load generator sends to the workload, instead of its default rate."""
 DEMO_IMAGE_NAME = "rollcheck-demo"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 DEFAULT_READINESS_PATH = "/health"
@@ -137,3 +139,20 @@ def exposed_port(workload: Mapping[str, Any]) -> int | None:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise ValueError(f"{PORT_ANNOTATION}={raw!r} is not a TCP port number 1..65535")
     return int(text)
+
+
+def load_rate(workload: Mapping[str, Any]) -> float | None:
+    """The load rate the workload's annotation asks for, None without the annotation.
+
+    Raises ValueError, naming the annotation and value, when the value is not a finite number >= 0.
+    """
+    raw = (workload["metadata"].get("annotations") or {}).get(LOAD_RATE_ANNOTATION)
+    if raw is None:
+        return None
+    try:
+        rate = float(str(raw).strip())
+    except ValueError:
+        rate = -1.0
+    if not (0 <= rate < float("inf")):
+        raise ValueError(f"{LOAD_RATE_ANNOTATION}={raw!r} is not a number of requests per second >= 0")
+    return rate

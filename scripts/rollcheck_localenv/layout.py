@@ -71,6 +71,12 @@ class Layout:
         return self.state / "bin"
 
     @property
+    def helm_homes(self) -> dict[str, Path]:
+        """HELM_CACHE_HOME, HELM_CONFIG_HOME and HELM_DATA_HOME: helm keeps its repositories, plugins and cache
+        here, never in the user's ~/.config or ~/.cache."""
+        return {f"HELM_{part.upper()}_HOME": self.state / "helm" / part for part in ("cache", "config", "data")}
+
+    @property
     def agent(self) -> Path:
         return self.state / "agent"
 

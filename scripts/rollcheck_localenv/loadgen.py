@@ -3,7 +3,9 @@
 Run: ``python -m rollcheck_localenv.loadgen --state-dir DIR [--rate 20]`` (``LOCALENV_LOAD_RATE`` is the
 environment fallback for the rate). Every second it re-reads ``DIR/workloads.json``, written by the node agent,
 so new workloads get traffic without a restart. Each workload gets about RATE requests a second, mostly
-``GET /api/items`` and some ``POST /api/orders``, always to 127.0.0.1. Failures are counted, never fatal.
+``GET /api/items`` and some ``POST /api/orders``, always to 127.0.0.1; a workload annotated
+``localenv.rollcheck.dev/load-rate: "<R>"`` gets R a second instead (the node agent copies it into the file as
+``rate``), so low traffic can be tested beside normal traffic. Failures are counted, never fatal.
 SIGTERM or SIGINT stops it with exit code 0.
 """
 
@@ -32,7 +34,7 @@ LOG = logging.getLogger("rollcheck_localenv.loadgen")
 
 DEFAULT_RATE = 20.0
 REQUEST_TIMEOUT_S = 2.0
-MAX_IN_FLIGHT = 32
+MAX_IN_FLIGHT = 64
 """Requests waiting on slow workloads beyond this are skipped (and counted), not queued without bound."""
 ORDER_SHARE = 0.1
 RELOAD_EVERY_S = 1.0
@@ -50,6 +52,8 @@ class Target:
     kind: str
     name: str
     port: int
+    rate: float | None = None
+    """Requests a second the workload asked for; None means the generator's rate."""
 
     @property
     def base_url(self) -> str:
@@ -66,7 +70,11 @@ def _target_from(entry: Any) -> Target | None:
     port = entry.get("port")
     if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
         return None
-    return Target(str(entry.get("namespace", "")), str(entry.get("kind", "")), str(entry.get("name", "")), port)
+    rate = entry.get("rate")
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < math.inf:
+        rate = None
+    namespace, kind, name = (str(entry.get(key, "")) for key in ("namespace", "kind", "name"))
+    return Target(namespace, kind, name, port, None if rate is None else float(rate))
 
 
 def read_targets(path: Path) -> list[Target]:
@@ -85,7 +93,7 @@ class LoadGenerator:
 
     def __init__(self, workloads_file: Path, rate: float, stop: threading.Event) -> None:
         self._workloads_file = workloads_file
-        self._interval = 1.0 / rate if rate > 0 else math.inf
+        self._rate = rate
         self._stop = stop
         # trust_env=False: an HTTP(S)_PROXY setting must never route loopback traffic elsewhere.
         self._client = httpx.Client(timeout=REQUEST_TIMEOUT_S, trust_env=False)
@@ -117,15 +125,21 @@ class LoadGenerator:
     def _reload(self, due: dict[Target, float], now: float) -> dict[Target, float]:
         targets = read_targets(self._workloads_file)
         for target in set(targets) - set(due):
-            LOG.info("sending ~%g requests/s to %s on 127.0.0.1:%d", 1 / self._interval, target, target.port)
+            LOG.info("sending ~%g requests/s to %s on 127.0.0.1:%d", self._rate_of(target), target, target.port)
         for target in set(due) - set(targets):
             LOG.info("%s is no longer exposed; no more traffic to it", target)
         return {target: due.get(target, now) for target in targets}
 
+    def _rate_of(self, target: Target) -> float:
+        return self._rate if target.rate is None else target.rate
+
     def _send_due(self, target: Target, when: float, now: float) -> float:
+        rate = self._rate_of(target)
+        if rate <= 0:
+            return math.inf
         while when <= now:
             self._send_soon(target)
-            when += self._interval
+            when += 1.0 / rate
         return when
 
     def _send_soon(self, target: Target) -> None:

@@ -34,6 +34,7 @@ from kubernetes import config as kube_config
 
 from .kube_objects import KubeObject
 from .kube_objects import WorkloadRef
+from .kube_objects import load_rate
 from .kube_watch import ObjectCache
 from .kube_watch import ResourceWatcher
 from .node_registration import NodeRegistration
@@ -107,6 +108,7 @@ class NodeAgent:
         self._ready_ports: dict[WorkloadRef, list[int]] = {}
         self._proxies = ProxyManager(lambda ref: self._ready_ports.get(ref, []))
         self._files = {name: PublishedFile(state_dir / name) for name in PUBLISHED_FILES}
+        self._bad_rates: set[str] = set()
 
     def run(self) -> None:
         """Serve until `stop` is set."""
@@ -127,11 +129,27 @@ class NodeAgent:
         self._supervisor.supervise()
         self._ready_ports = self._supervisor.ready_ports()
         self._supervisor.report()
-        self._proxies.sync(self._view.workloads())
-        self._files["workloads.json"].publish(workload_entries(self._proxies.exposed()))
+        workloads = self._view.workloads()
+        self._proxies.sync(workloads)
+        self._files["workloads.json"].publish(workload_entries(self._proxies.exposed(), self._load_rates(workloads)))
         self._files["prometheus-targets.json"].publish(target_groups(self._supervisor.scrape_targets()))
         self._files["pods.json"].publish(self._supervisor.pod_table())
         self._node.heartbeat_if_due()
+
+    def _load_rates(self, workloads: dict[WorkloadRef, KubeObject]) -> dict[WorkloadRef, float]:
+        """The load rates workloads ask for with their annotation; an unusable one is reported once, then ignored."""
+        rates: dict[WorkloadRef, float] = {}
+        for ref, workload in workloads.items():
+            try:
+                rate = load_rate(workload)
+            except ValueError as error:
+                if str(error) not in self._bad_rates:  # every tick would repeat it twice a second
+                    self._bad_rates.add(str(error))
+                    LOG.error("%s gets the default load rate: %s", ref, error)
+                continue
+            if rate is not None:
+                rates[ref] = rate
+        return rates
 
     def shutdown(self) -> None:
         """Stop every proxy and process, and withdraw the published files, which would now be stale."""

@@ -62,12 +62,18 @@ def target_groups(targets: list[ScrapeTarget]) -> list[dict[str, Any]]:
     return [target.target_group() for target in sorted(targets, key=lambda t: (t.namespace, t.pod))]
 
 
-def workload_entries(exposed: Mapping[WorkloadRef, int]) -> list[dict[str, Any]]:
-    """The workloads.json document: which loopback port serves which workload."""
-    return [
-        {"namespace": ref.namespace, "kind": ref.kind, "name": ref.name, "port": port}
-        for ref, port in sorted(exposed.items())
-    ]
+def workload_entries(
+    exposed: Mapping[WorkloadRef, int], rates: Mapping[WorkloadRef, float] | None = None
+) -> list[dict[str, Any]]:
+    """The workloads.json document: which loopback port serves which workload, and the load rate a workload
+    asked for with its annotation (the load generator's default applies to the others)."""
+    entries = []
+    for ref, port in sorted(exposed.items()):
+        entry: dict[str, Any] = {"namespace": ref.namespace, "kind": ref.kind, "name": ref.name, "port": port}
+        if rates and ref in rates:
+            entry["rate"] = rates[ref]
+        entries.append(entry)
+    return entries
 
 
 def atomic_write_json(path: Path, document: Any) -> None:
