@@ -1,0 +1,149 @@
+"""The local environment as the benchmarks use it: its kubeconfig and kubectl, throwaway namespaces, demo
+Deployments, and timing a child process (wall time and its own peak memory)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from kubernetes import config as kube_config
+
+import localenv_support
+from rollcheck_localenv.layout import Layout
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One child process: how long it took, how much memory it used at most, and what it said."""
+
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    output: str
+
+
+def run_timed(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float = 300) -> Timed:
+    """Run a command to completion. The peak RSS is the child's own (wait4), not the largest child so far."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(command), cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
+    try:
+        assert process.stdout is not None
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        killer.cancel()
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait for it again
+    if seconds >= timeout:
+        raise RuntimeError(f"{command[0]} ran past {timeout:g}s:\n{output[-2000:]}")
+    return Timed(seconds, usage.ru_maxrss / 1024, process.returncode, output)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment a CI job would give a child: no ROLLCHECK_* or PYTEST_* from the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROLLCHECK_", "PYTEST_"))}
+    env.update(extra)
+    return env
+
+
+class Cluster:
+    """The local environment's API server, through the admin kubeconfig `scripts/localenv up` wrote."""
+
+    def __init__(self) -> None:
+        self.layout = Layout.default()
+        if not self.layout.kubeconfig.exists():
+            raise SystemExit("the local environment is not up: run `make localenv` (or scripts/localenv up) first")
+        configuration = client.Configuration()
+        kube_config.load_kube_config(str(self.layout.kubeconfig), client_configuration=configuration)
+        self.api = client.ApiClient(configuration)
+        self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.layout.kubeconfig
+
+    @property
+    def kubectl(self) -> Path:
+        return self.layout.bin / "kubectl"
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.layout.prometheus_url
+
+    @contextmanager
+    def namespace(self, prefix: str) -> Iterator[str]:
+        name = f"{prefix}-{os.getpid()}-{int(time.time()) % 100000}"
+        self.core.create_namespace({"metadata": {"name": name}})
+        try:
+            yield name
+        finally:
+            self.core.delete_namespace(name)
+
+    def deploy(self, namespace: str, name: str, version: str, **options: Any) -> None:
+        self.apps.create_namespaced_deployment(namespace, demo_deployment(name, version, **options))
+
+    def set_version(self, namespace: str, name: str, version: str, env: Mapping[str, str] | None = None) -> None:
+        """A new revision, like `kubectl set image` (and env): the controller creates a new ReplicaSet."""
+        container = {"name": "app", "image": f"rollcheck-demo:{version}"}
+        if env is not None:
+            container["env"] = [{"name": k, "value": v} for k, v in env.items()]  # type: ignore[assignment]
+        self.apps.patch_namespaced_deployment(
+            name, namespace, {"spec": {"template": {"spec": {"containers": [container]}}}}
+        )
+
+    def image(self, namespace: str, name: str) -> str:
+        deployment = self.apps.read_namespaced_deployment(name, namespace)
+        return str(deployment.spec.template.spec.containers[0].image)
+
+    def settled(self, namespace: str, name: str) -> bool:
+        """The controller has seen the newest spec (its ReplicaSet exists), which is all a rollback needs."""
+        deployment = self.apps.read_namespaced_deployment(name, namespace)
+        return (deployment.status.observed_generation or 0) >= deployment.metadata.generation
+
+    def rolled_out(self, namespace: str, name: str) -> bool:
+        """kubectl rollout status's 'successfully rolled out'."""
+        deployment = self.apps.read_namespaced_deployment(name, namespace)
+        spec, status = deployment.spec, deployment.status
+        if (status.observed_generation or 0) < deployment.metadata.generation:
+            return False
+        updated = status.updated_replicas or 0
+        return (
+            updated >= spec.replicas
+            and (status.replicas or 0) <= updated
+            and (status.available_replicas or 0) >= updated
+        )
+
+
+def wait_until(probe: Callable[[], bool], *, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def demo_deployment(name: str, version: str, *, history: int | None = None, **options: Any) -> dict[str, Any]:
+    """The tests' demo Deployment (one replica unless told), optionally keeping `history` old ReplicaSets."""
+    manifest = localenv_support.demo_deployment(name, version, **{"replicas": 1, **options})
+    if history is not None:
+        manifest["spec"]["revisionHistoryLimit"] = history
+    return manifest

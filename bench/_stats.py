@@ -1,0 +1,88 @@
+"""Repeated measurements and how they are shown: median with min and max, and ratios against a peer measured
+in the same run (the machines are shared and noisy, so a single figure or a figure from another run means little).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Series:
+    """Repeated measurements of one quantity, in its unit."""
+
+    samples: tuple[float, ...]
+    """Every measurement, in the order taken."""
+    unit: str = "ms"
+    """The unit the samples are in (ms, MB, /s)."""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def show(self) -> str:
+        low, high = min(self.samples), max(self.samples)
+        return f"{_number(self.median)} {self.unit} [{_number(low)}-{_number(high)}]"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a rollcheck figure, optionally its peer's, and the goal it is held to."""
+
+    name: str
+    """What was measured."""
+    subject: Series
+    """rollcheck's figure."""
+    peer_name: str = ""
+    """What rollcheck is compared with (kubectl, bare pytest); empty for an absolute figure."""
+    peer: Series | None = None
+    """The peer's figure, measured interleaved with the subject's in the same run."""
+    goal: str = ""
+    """The goal as written in the README ("≤ 0.2x", "< 100 ms")."""
+    met: bool | None = None
+    """Whether the median meets the goal; None when the row has no goal."""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.peer is None or self.peer.median == 0:
+            return None
+        return self.subject.median / self.peer.median
+
+
+def ratio_row(name: str, subject: Series, peer_name: str, peer: Series, *, at_most: float | None) -> Row:
+    """A comparison: the ratio of the medians, held to `at_most` when given."""
+    row = Row(name, subject, peer_name, peer)
+    if at_most is None or row.ratio is None:
+        return row
+    return Row(name, subject, peer_name, peer, goal=f"≤ {at_most:g}x", met=row.ratio <= at_most)
+
+
+def absolute_row(name: str, subject: Series, *, below: float | None = None) -> Row:
+    """An absolute figure, held to `below` (in the series' unit) when given."""
+    if below is None:
+        return Row(name, subject)
+    return Row(name, subject, goal=f"< {_number(below)} {subject.unit}", met=subject.median < below)
+
+
+def render(rows: Sequence[Row]) -> str:
+    """The table as GitHub Markdown, so it can be pasted into the README as printed."""
+    lines = [
+        "| measurement | rollcheck, median [min-max] | peer | peer, median [min-max] | ratio | goal | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+        met = {True: "yes", False: "**no**", None: ""}[row.met]
+        peer = row.peer.show() if row.peer is not None else ""
+        lines.append(f"| {row.name} | {row.subject.show()} | {row.peer_name} | {peer} | {ratio} | {row.goal} | {met} |")
+    return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
