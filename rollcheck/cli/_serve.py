@@ -36,14 +36,16 @@ _RUN_OPTIONS = (
     "dry_run",
     "rollback",
     "rollout_timeout",
+    "on_inconclusive",
     "http_timeout",
     "notify_on",
     "notify_slack_url_file",
     "notify_wecom_url_file",
     "notify_webhook_url_file",
 )
-#: How long a stopping receiver waits for rollbacks under way before it exits anyway.
-_DRAIN_SECONDS = 60.0
+#: A stopping receiver waits for rollbacks under way up to --rollout-timeout plus this (the patch, the recovery
+#: check, the report and notifications); deploy/serve.yaml's terminationGracePeriodSeconds allows for it.
+DRAIN_MARGIN_SECONDS = 60.0
 
 
 def _listen(text: str) -> Listen:
@@ -58,6 +60,13 @@ def _duration(text: str) -> float:
         value = parse_duration(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} {error}") from None
+    return value
+
+
+def _positive_duration(text: str) -> float:
+    value = _duration(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive duration, for example 10m")
     return value
 
 
@@ -103,10 +112,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--flagger-suite", type=_suite, metavar="PATH",
-        help="The checks POST /flagger/check runs against a canary: 200 when they pass, 412 or 503 otherwise.",
+        help="The checks POST /flagger/check runs against a canary: 200 when they pass, 412 when they fail; "
+        "an inconclusive run follows --on-inconclusive (pass: 200, else 503). Without it the route is 404.",
     )  # fmt: skip
     parser.add_argument(
-        "--suite-timeout", type=_duration, default=600.0, metavar="DURATION",
+        "--suite-timeout", type=_positive_duration, default=600.0, metavar="DURATION",
         help="Time limit of one --verify or --flagger-suite run; then it counts as inconclusive. Default: 10m.",
     )  # fmt: skip
     for name in _RUN_OPTIONS:
@@ -126,9 +136,10 @@ def serve(arguments: argparse.Namespace, out: Output, err: Output) -> int:
         raise ConfigError(
             "--listen", str(config.listen), "command line", f"cannot be bound: {error.strerror}"
         ) from None
-    out.line(
-        f"rollcheck serve: listening on {server.url} (POST /alertmanager, POST /flagger/check, /healthz, /metrics)"
-    )
+    flagger = "POST /flagger/check, " if config.flagger_suite is not None else ""
+    out.line(f"rollcheck serve: listening on {server.url} (POST /alertmanager, {flagger}/healthz, /metrics)")
+    if config.flagger_suite is None:
+        err.line("rollcheck serve: POST /flagger/check is off (404): no --flagger-suite was given")
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -145,8 +156,9 @@ def serve(arguments: argparse.Namespace, out: Output, err: Output) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
-    if not server.desk.wait_idle(_DRAIN_SECONDS):
-        err.warning(f"stopped with rollbacks still running after {_DRAIN_SECONDS:g}s; see their reports")
+    drain = config.settings.rollout_timeout + DRAIN_MARGIN_SECONDS
+    if not server.desk.wait_idle(drain):
+        err.warning(f"stopped with rollbacks still running after {drain:g}s; see their reports")
     out.line("rollcheck serve: stopped")
     return 0
 

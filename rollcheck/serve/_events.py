@@ -1,13 +1,10 @@
-"""From firing alerts to rollbacks: which alerts start a rollback event, and what one event does.
+"""What one rollback event does, one at a time per workload, on its own worker thread.
 
-Admission (under one lock, quick, no I/O): a resolved alert does nothing; an alert without a workload or
-outside the allowed namespaces is refused; a repeat of an alert already handled, an alert for a workload
-whose event is still running, and an alert within the cooldown after a rollback start nothing. Anything
-else starts one event, on its own worker thread, so the HTTP answer never waits for the Kubernetes API.
-
-An event (one at a time per workload) runs the pipeline of `rollcheck run` from the decision on: read the
-release now running, the guard against newer deploys, the optional verification suite, decide, act, then
-report.json (in a directory of its own), the JSON log line, and the notifications.
+An event runs the pipeline of `rollcheck run` from the decision on: read the release now running and its live
+state, the guards (see _guards: not over a newer deploy or a rollout in progress, not back over rollcheck's own
+rollback), the optional verification suite, decide, act. Then, with the workload's lock released (a slow
+notification sink must not hold up the next check of it): report.json in a directory of its own, the JSON
+log line, and the notifications. Which alerts start an event is decided in _admission.
 """
 
 from __future__ import annotations
@@ -17,13 +14,10 @@ import datetime
 import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from typing import TextIO
 
 from .._errors import RollcheckError
@@ -48,43 +42,35 @@ from ..record._json import write_report_safely
 from ..record._logline import write_log_line
 from ..settings import Settings
 from ..target import Release
+from ._admission import Admission
+from ._admission import Admissions
+from ._admission import Event
 from ._alerts import Alert
 from ._alerts import AlertTarget
-from ._alerts import resolve_target
 from ._config import ServeConfig
+from ._guards import LiveState
+from ._guards import read_live
+from ._guards import reason_to_skip
 from ._metrics import ServeMetrics
 from ._suite import SuiteOutcome
 from ._suite import SuiteResult
 from ._suite import run_suite
 
-__all__ = ["Admission", "EventDesk"]
+__all__ = ["EventDesk"]
 
-#: How many alert firings are remembered for recognising repeats; the oldest are forgotten first.
-_REMEMBERED = 10_000
+#: How many finished events' records a long-running receiver keeps (the oldest go first); report.json has all.
+KEPT_RECORDS = 1000
 _SEVERITIES = {"critical": Severity.CRITICAL, "page": Severity.CRITICAL, "warning": Severity.WARNING}
 _SEVERITIES |= {"info": Severity.INFO}
+_VERDICTS = {
+    SuiteOutcome.PASSED: Verdict.PASSED,
+    SuiteOutcome.FAILED: Verdict.FAILED,
+    SuiteOutcome.INCONCLUSIVE: Verdict.INCONCLUSIVE,
+}
 
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-@dataclass(frozen=True)
-class Admission:
-    """The answer to one webhook delivery."""
-
-    status: int
-    """202 when an event was started or is already handling it, 403/422 when every firing alert was refused,
-    200 when there was nothing to do."""
-    body: dict[str, Any]
-    """What happened to each alert, for the caller and whoever reads Alertmanager's logs."""
-
-
-@dataclass(frozen=True)
-class _Event:
-    id: str
-    where: AlertTarget
-    alert: Alert
 
 
 class EventDesk:
@@ -95,84 +81,21 @@ class EventDesk:
         self.metrics = metrics
         self.log = log
         self._lock = threading.Lock()
-        self._seen: OrderedDict[str, str] = OrderedDict()
-        self._running: dict[AlertTarget, str] = {}
-        self._cooldown_until: dict[AlertTarget, float] = {}
+        self._admissions = Admissions(config, metrics)
         self._target_locks: dict[AlertTarget, threading.Lock] = {}
         self._threads: set[threading.Thread] = set()
-        self.records: dict[str, RunRecord] = {}
-        """Each finished event's record, by event id."""
-
-    # -- admission -----------------------------------------------------------------------------------------
+        self.records: OrderedDict[str, RunRecord] = OrderedDict()
+        """The last KEPT_RECORDS finished events' records, by event id, oldest first."""
 
     def admit(self, alerts: list[Alert]) -> Admission:
-        started: list[_Event] = []
-        results: list[dict[str, Any]] = []
-        forbidden = False
         with self._lock:
-            for alert in alerts:
-                self.metrics.count("rollcheck_serve_alerts_received_total", "firing" if alert.firing else "resolved")
-                result, event, refused_namespace = self._admit_one(alert)
-                forbidden |= refused_namespace
-                results.append(result)
-                if event is not None:
-                    started.append(event)
+            admission, started = self._admissions.admit(alerts)
         for event in started:
             thread = threading.Thread(target=self._run, args=(event,), name=f"rollcheck-{event.id}", daemon=True)
             with self._lock:
                 self._threads.add(thread)
             thread.start()
-        outcomes = {result["outcome"] for result in results}
-        if outcomes & {"started", "repeat", "in_progress", "cooldown"}:
-            status = 202
-        elif "refused" in outcomes:
-            status = 403 if forbidden else 422
-        else:
-            status = 200
-        return Admission(status, {"alerts": results})
-
-    def _admit_one(self, alert: Alert) -> tuple[dict[str, Any], _Event | None, bool]:
-        result: dict[str, Any] = {"alert": alert.name}
-        if not alert.firing:
-            return {**result, "outcome": "ignored", "reason": "resolved alerts do nothing"}, None, False
-        try:
-            where = resolve_target(alert.labels)
-        except ValueError as error:
-            self.metrics.count("rollcheck_serve_alerts_refused_total", "no_target")
-            return {**result, "outcome": "refused", "reason": str(error)}, None, False
-        result |= {"target": str(where.target), "namespace": where.namespace}
-        allowed = self.config.allow_namespaces
-        if allowed and where.namespace not in allowed:
-            self.metrics.count("rollcheck_serve_alerts_refused_total", "namespace_not_allowed")
-            reason = f"namespace {where.namespace!r} is not one of --allow-namespace {', '.join(sorted(allowed))}"
-            return {**result, "outcome": "refused", "reason": reason}, None, True
-        if alert.key in self._seen:
-            return self._coalesced(result, "repeat", f"already handled by event {self._seen[alert.key]}")
-        if where in self._running:
-            self._remember(alert.key, self._running[where])
-            return self._coalesced(result, "in_progress", f"event {self._running[where]} is handling {where.target}")
-        until = self._cooldown_until.get(where, 0.0)
-        if time.monotonic() < until:
-            reason = f"{where.target} was rolled back {self.config.cooldown - (until - time.monotonic()):.0f}s ago"
-            return self._coalesced(result, "cooldown", f"{reason}; cooldown of {self.config.cooldown:g}s")
-        event = _Event(self._event_id(where), where, alert)
-        self._remember(alert.key, event.id)
-        self._running[where] = event.id
-        return {**result, "outcome": "started", "event": event.id}, event, False
-
-    def _coalesced(self, result: dict[str, Any], outcome: str, reason: str) -> tuple[dict[str, Any], None, bool]:
-        self.metrics.count("rollcheck_serve_alerts_coalesced_total", outcome)
-        return {**result, "outcome": outcome, "reason": reason}, None, False
-
-    def _remember(self, key: str, event_id: str) -> None:
-        self._seen[key] = event_id
-        while len(self._seen) > _REMEMBERED:
-            self._seen.popitem(last=False)
-
-    @staticmethod
-    def _event_id(where: AlertTarget) -> str:
-        stamp = _now().strftime("%Y%m%dT%H%M%SZ")
-        return f"{stamp}-{where.namespace}-{where.target.kind.value}-{where.target.name}-{uuid.uuid4().hex[:6]}"
+        return admission
 
     # -- one workload at a time ----------------------------------------------------------------------------
 
@@ -204,14 +127,18 @@ class EventDesk:
 
     # -- one event -----------------------------------------------------------------------------------------
 
-    def _run(self, event: _Event) -> None:
-        attempted = False
+    def _run(self, event: Event) -> None:
         settings = dataclasses.replace(self.config.settings, target=event.where.target, namespace=event.where.namespace)
+        record: RunRecord | None = None
         try:
             with self.exclusive(event.where, timeout=None):
                 record, attempted = self._record(event, settings)
-                record = self._report(record, event, settings)
-            self.records[event.id] = record
+            self._finished(event, record, attempted)
+            record = self._report(record, event, settings)
+            with self._lock:
+                self.records[event.id] = record
+                while len(self.records) > KEPT_RECORDS:
+                    self.records.popitem(last=False)
             self.metrics.count("rollcheck_serve_rollbacks_total", record.rollback.action.value)
             rollback = record.rollback
             if attempted and rollback.started_at and rollback.finished_at:
@@ -221,12 +148,20 @@ class EventDesk:
             self.log.flush()
         finally:
             with self._lock:
-                self._running.pop(event.where, None)
-                if attempted:
-                    self._cooldown_until[event.where] = time.monotonic() + self.config.cooldown
+                if record is None:  # it never got as far as a record: nothing was sent, let it be retried
+                    self._admissions.finished(event, cooldown=False, retry=True)
                 self._threads.discard(threading.current_thread())
 
-    def _record(self, event: _Event, settings: Settings) -> tuple[RunRecord, bool]:
+    def _finished(self, event: Event, record: RunRecord, attempted: bool) -> None:
+        """Admission may go on for the workload. A failure before anything was sent to the cluster (the release
+        could not be read, the API was unreachable, a bug of ours) starts no cooldown and forgets the alert, so
+        Alertmanager's next delivery of it is judged again instead of being swallowed as a repeat."""
+        rollback = record.rollback
+        nothing_sent = rollback.action is RollbackAction.FAILED and rollback.issued_at is None
+        with self._lock:
+            self._admissions.finished(event, cooldown=attempted and not nothing_sent, retry=nothing_sent)
+
+    def _record(self, event: Event, settings: Settings) -> tuple[RunRecord, bool]:
         """The event's record, and whether a rollback was attempted. Never raises: a bug of ours is recorded."""
         started_at = _now()
         alert_check = _alert_check(event.alert)
@@ -245,31 +180,30 @@ class EventDesk:
             return record, False
 
     def _decide_and_act(
-        self, event: _Event, settings: Settings, alert_check: CheckResult, started_at: datetime.datetime
+        self, event: Event, settings: Settings, alert_check: CheckResult, started_at: datetime.datetime
     ) -> tuple[RunRecord, bool]:
         alert = event.alert
         reason = f"alert {alert.name} is firing for {event.where.target} in namespace {event.where.namespace}"
-        verified, problem = _read_release(settings)
+        verified, live, problem = _read_release(settings)
         checks = [alert_check]
-        skip = _newer_than_alert(alert, verified) if verified is not None else None
-        suite: SuiteResult | None = None
+        skip = None
+        if verified is not None and live is not None:
+            skip = reason_to_skip(alert, verified, live, cooldown=self.config.cooldown, now=_now())
+        # The alert is the failed check; a verification suite, when configured, has the last word on it.
+        verdict = Verdict.FAILED
         if skip is None and verified is not None and self.config.verify_suite is not None:
-            suite = run_suite(
-                self.config.verify_suite,
-                event.where.target,
-                event.where.namespace,
-                settings,
-                report_dir=settings.report_dir / event.id / "verify",
-                timeout=self.config.suite_timeout,
-            )
+            suite = self._verify(event, settings)
             checks.append(_suite_check(self.config.verify_suite, suite))
+            verdict = _VERDICTS[suite.outcome]
             if suite.outcome is SuiteOutcome.PASSED:
                 skip = f"the verification suite passed ({suite.reason}), so the alert is not acted on"
-        verdict = Verdict.PASSED if suite is not None and suite.outcome is SuiteOutcome.PASSED else Verdict.FAILED
+            elif suite.outcome is SuiteOutcome.INCONCLUSIVE:
+                reason = f"{reason}; the verification suite was inconclusive ({suite.reason})"
         verdict_at = _now()
-        # A release that declares rolling back unsafe is frozen here too, as under `rollcheck run`.
+        # A release that declares rolling back unsafe is frozen here too, as under `rollcheck run`; an
+        # inconclusive verification rolls back only under --on-inconclusive=rollback.
         unsafe = verified.rollback_unsafe if verified is not None else None
-        decision = decide(Verdict.FAILED, reason, settings, rollback_unsafe=unsafe)
+        decision = decide(verdict, reason, settings, rollback_unsafe=unsafe)
         attempted = False
         if skip is not None:
             rollback = RollbackRecord(
@@ -300,25 +234,47 @@ class EventDesk:
         )
         return record, attempted
 
-    def _report(self, record: RunRecord, event: _Event, settings: Settings) -> RunRecord:
-        """report.json in the event's directory, the JSON log line, the notifications, report.json again."""
+    def _verify(self, event: Event, settings: Settings) -> SuiteResult:
+        assert self.config.verify_suite is not None
+        return run_suite(
+            self.config.verify_suite,
+            event.where.target,
+            event.where.namespace,
+            settings,
+            report_dir=settings.report_dir / event.id / "verify",
+            timeout=self.config.suite_timeout,
+        )
+
+    def _report(self, record: RunRecord, event: Event, settings: Settings) -> RunRecord:
+        """report.json in the event's directory, the JSON log line, the notifications, report.json again. A
+        report that cannot be written anywhere costs neither the log line nor the notifications."""
         directory = self.config.settings.report_dir / event.id
-        path = write_report_safely(record, directory, say=self.log)
+        path = self._write(record, directory, event)
         write_log_line(record, self.log)
         # The notifications (and the Kubernetes Event on the workload) after report.json exists: a slow receiver
         # cannot cost the report. notify never raises; its outcomes are written into the report again.
         from ..notify import notify  # here: `rollcheck --version` must not import httpx through the CLI
 
         record = notify(record, settings)
-        write_report_safely(record, directory, say=self.log)
-        self.log.write(f"rollcheck serve: event {event.id}: {record.rollback.action.value}; report at {path}\n")
+        path = self._write(record, directory, event) or path
+        where = f"report at {path}" if path is not None else "no report could be written"
+        self.log.write(f"rollcheck serve: event {event.id}: {record.rollback.action.value}; {where}\n")
         self.log.flush()
         return record
 
+    def _write(self, record: RunRecord, directory: Path, event: Event) -> Path | None:
+        try:
+            return write_report_safely(record, directory, say=self.log)
+        except OSError as error:  # its fallback (a temporary directory) failed too
+            self.log.write(f"rollcheck serve: event {event.id}: report.json could not be written anywhere: {error}\n")
+            self.log.flush()
+            return None
 
-def _read_release(settings: Settings) -> tuple[Release | None, str | None]:
-    """The release the workload (or Helm release) runs now: the one a rollback may undo, and nothing newer. Read
-    at once, without waiting for a rollout: the alert is about what has been running."""
+
+def _read_release(settings: Settings) -> tuple[Release | None, LiveState | None, str | None]:
+    """The release the workload (or Helm release) runs now, the one a rollback may undo and nothing newer, and
+    its live state for the guards. Read at once, without waiting for a rollout: the alert is about what has
+    been running, and a rollout under way is a reason to leave it alone."""
     from ..helm import Helm
     from ..helm import read_target_release
     from ..kube import connect
@@ -327,26 +283,10 @@ def _read_release(settings: Settings) -> tuple[Release | None, str | None]:
     helm = Helm(binary=settings.helm, kubeconfig=settings.kubeconfig, context=settings.context)
     try:
         with connect(kubeconfig=settings.kubeconfig, context=settings.context) as kube:
-            return read_target_release(kube, helm, settings.target, settings.namespace, wait=0), None
+            release = read_target_release(kube, helm, settings.target, settings.namespace, wait=0)
+            return release, read_live(kube, helm, release), None
     except RollcheckError as error:
-        return None, str(error)
-
-
-def _newer_than_alert(alert: Alert, release: Release) -> str | None:
-    """Why the workload now runs something the alert is not about; None when it is the alert's release."""
-    version = alert.labels.get("version")
-    if version and version != release.version:
-        return f"the alert is about version {version}, but the workload now runs {release.version or 'no tag'}"
-    revision = alert.labels.get("revision")
-    if revision and revision != str(release.revision):
-        return f"the alert is about revision {revision}, but the workload is now at revision {release.revision}"
-    completed = release.rollout_completed_at
-    if completed is not None and alert.starts_at is not None and completed > alert.starts_at:
-        return (
-            f"the workload's rollout completed at {completed.isoformat()}, after the alert started "
-            f"({alert.starts_at.isoformat()}): a newer deploy is not the alert's to undo"
-        )
-    return None
+        return None, None, str(error)
 
 
 def _alert_check(alert: Alert) -> CheckResult:

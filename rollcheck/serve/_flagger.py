@@ -2,8 +2,10 @@
 
 Flagger posts `{"name", "namespace", "phase", "checksum", "metadata"}` to each webhook (pre-rollout, rollout,
 confirm-promotion) and reads only the status: 2xx lets the canary advance, anything else holds it back and
-counts towards its failure threshold. So a passing suite answers 200, a failing one 412, and a suite without
-a verdict (could not measure, timed out, could not run) 503; the body always says why.
+counts towards its failure threshold. So a passing suite answers 200 and a failing one 412. A suite without a
+verdict (could not measure, timed out, could not run) follows --on-inconclusive, as a `rollcheck run` would:
+`pass` answers 200, `fail` (the default) and `rollback` answer 503. The body always says why. Without
+--flagger-suite the route does not exist (404, see _http): every canary would otherwise be held back.
 
 The workload checked is `deployment/<name>` (Flagger's canary Deployment carries the Canary's name), or the
 webhook's `metadata.target` (`statefulset/db`) when that is set.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from ..settings import OnInconclusive
 from ..settings._parse import parse_namespace
 from ..target import TargetRef
 from ._alerts import AlertTarget
@@ -31,6 +34,8 @@ from ._suite import run_suite
 __all__ = ["FlaggerGate", "FlaggerRequest", "parse_flagger"]
 
 _STATUS = {SuiteOutcome.PASSED: 200, SuiteOutcome.FAILED: 412, SuiteOutcome.INCONCLUSIVE: 503}
+#: An inconclusive suite's answer under --on-inconclusive: only `pass` lets the canary advance.
+_INCONCLUSIVE_STATUS = {OnInconclusive.PASS: 200, OnInconclusive.FAIL: 503, OnInconclusive.ROLLBACK: 503}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,9 +100,7 @@ class FlaggerGate:
             reason = f"namespace {where.namespace!r} is not one of --allow-namespace {', '.join(sorted(allowed))}"
             return 403, {**about, "outcome": "refused", "reason": reason}
         suite = self.config.flagger_suite
-        if suite is None:
-            reason = "no --flagger-suite is configured, so there is nothing to check the canary with"
-            return 503, {**about, "outcome": "inconclusive", "reason": reason}
+        assert suite is not None, "the route is not served without --flagger-suite"
         with self.desk.exclusive(where, timeout=self.config.suite_timeout) as free:
             if not free:
                 reason = f"another check or rollback of {where.target} is still running"
@@ -120,4 +123,9 @@ class FlaggerGate:
             "exit_code": result.exit_code,
             "report": str(result.report_dir / "report.json"),
         }
+        if result.outcome is SuiteOutcome.INCONCLUSIVE:
+            policy = self.config.settings.on_inconclusive
+            body["on_inconclusive"] = policy.value
+            body["reason"] = f"{result.reason} (inconclusive; --on-inconclusive={policy.value})"
+            return _INCONCLUSIVE_STATUS[policy], body
         return _STATUS[result.outcome], body

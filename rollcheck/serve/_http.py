@@ -71,7 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self._path()
-        if path == "/healthz":
+        if path in self._switched_off():
+            self._switched_off_answer(path)
+        elif path == "/healthz":
             self._send(HTTPStatus.OK, b"ok\n", "text/plain; charset=utf-8", endpoint=path)
         elif path == "/metrics":
             # Counted before rendering, so a scrape sees its own request.
@@ -85,6 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self._path()
+        if path in self._switched_off():
+            self._switched_off_answer(path)
+            return
         if path not in _POST_ROUTES:
             self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {path}"}, endpoint="other", close=True)
             return
@@ -105,6 +110,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._alertmanager(data)
         else:
             self._flagger(data)
+
+    def _switched_off(self) -> tuple[str, ...]:
+        return (_FLAGGER,) if self.server.config.flagger_suite is None else ()
+
+    def _switched_off_answer(self, path: str) -> None:
+        # Before the token, like any route that does not exist: there is nothing here to protect.
+        error = f"{path} is off: rollcheck serve was started without --flagger-suite, so it has no checks for canaries"
+        self._json(HTTPStatus.NOT_FOUND, {"error": error}, endpoint=path, close=True)
 
     def _alertmanager(self, data: object) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -70,3 +71,15 @@ def metric(url: str, sample: str) -> float:
         if line.startswith(sample + " "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def inconclusive_suite(directory: Path) -> Path:
+    """A suite whose one gating check cannot measure: `rollcheck run` says inconclusive, no verdict."""
+    directory.mkdir()
+    (directory / "test_unmeasurable.py").write_text(
+        "import pytest\n\nimport rollcheck\n\n\n"
+        "@pytest.mark.rollcheck_check(category='custom', severity='critical')\n"
+        "def test_error_budget():\n"
+        "    raise rollcheck.InsufficientData('no samples for the error budget yet')\n"
+    )
+    return directory

@@ -28,6 +28,7 @@ from localenv_support import LocalEnv
 from localenv_support import Releases
 from localenv_support import eventually
 from localenv_support import free_port
+from rollcheck_runs import Scenario
 
 ROLLCHECK = Path(sys.executable).parent / "rollcheck"
 
@@ -123,14 +124,19 @@ def test_alertmanager_delivers_and_the_degraded_release_is_rolled_back_once(
     alert_rule: str,
     served: tuple[str, Path],
     notification_sink: tuple[str, list[dict[str, Any]]],
+    tmp_path: Path,
 ) -> None:
     url, report_dir = served
-    releases.deploy("degrades", "v1", replicas=1, port=free_port())
+    port = free_port()
+    releases.deploy("degrades", "v1", replicas=1, port=port)
     releases.wait_rollout("degrades")
-    # v2 is fine when its rollout completes and starts failing 20 seconds later.
-    releases.set_release("degrades", "v2", env={"DEMO_FAULT_AFTER_S": "20", "DEMO_ERROR_RATE": "0.8"})
+    # v2 is fine when its rollout completes, passes its post-deploy checks, and starts failing 45 s later.
+    releases.set_release("degrades", "v2", env={"DEMO_FAULT_AFTER_S": "45", "DEMO_ERROR_RATE": "0.8"})
     releases.wait_rollout("degrades")
     assert revision(releases, "degrades") == "2"
+    checked = Scenario(releases, localenv, "degrades", port, tmp_path).run("--expect-image=rollcheck-demo:v2")
+    assert (checked.returncode, checked.report["verdict"]) == (0, "passed"), checked.stdout[-3000:]
+    assert revision(releases, "degrades") == "2", "the post-deploy checks passed: nothing was touched"
 
     held = eventually(lambda: _active_alert(localenv, alert_rule), timeout=120, what=f"{alert_rule} in Alertmanager")
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import httpx
 from serve_support import AUTH
+from serve_support import inconclusive_suite
 
 from localenv_support import Releases
 from rollcheck.serve import ReceiverServer
+from rollcheck.settings import OnInconclusive
 
 StartReceiver = Callable[..., ReceiverServer]
 
@@ -53,15 +55,40 @@ def test_a_passing_suite_answers_200_and_a_failing_one_412_with_the_reason(
 def test_flagger_calls_are_authenticated_and_bounded_to_the_allowed_namespaces(
     start_receiver: StartReceiver, tmp_path: Path
 ) -> None:
-    server = start_receiver(allow_namespaces=frozenset({"prod"}))
+    # The suite is never run: every request here is refused before it would be.
+    server = start_receiver(allow_namespaces=frozenset({"prod"}), flagger_suite=tmp_path)
     body = {"name": "shop", "namespace": "prod", "phase": "Progressing", "checksum": "x"}
     unauthenticated = httpx.post(f"{server.url}/flagger/check", json=body, timeout=10)
     assert unauthenticated.status_code == 401
     elsewhere = _check(server, "shop", "staging")
     assert elsewhere.status_code == 403
     assert "not one of --allow-namespace prod" in elsewhere.json()["reason"]
-    unconfigured = _check(server, "shop", "prod")
-    assert unconfigured.status_code == 503
-    assert "no --flagger-suite is configured" in unconfigured.json()["reason"]
     bad_target = _check(server, "shop", "prod", metadata={"target": "job/x"})
     assert bad_target.status_code == 422
+
+
+def test_without_a_flagger_suite_the_route_is_404_not_a_held_canary(start_receiver: StartReceiver) -> None:
+    server = start_receiver()
+    off = _check(server, "shop", "prod")
+    assert off.status_code == 404, off.text
+    assert "started without --flagger-suite" in off.json()["error"]
+    assert httpx.post(f"{server.url}/flagger/check", json={}, timeout=10).status_code == 404  # before the token
+
+
+def test_an_inconclusive_suite_follows_on_inconclusive(
+    cluster_receiver: StartReceiver, releases: Releases, tmp_path: Path
+) -> None:
+    releases.deploy("unsure-canary", "v2", replicas=1)
+    releases.wait_rollout("unsure-canary")
+    suite = inconclusive_suite(tmp_path / "suite")
+    held = cluster_receiver(flagger_suite=suite, suite_timeout=240.0)
+    lenient_settings = {"on_inconclusive": OnInconclusive.PASS}
+    passed = cluster_receiver(flagger_suite=suite, suite_timeout=240.0, settings=lenient_settings)
+
+    default = _check(held, "unsure-canary", releases.namespace)
+    assert default.status_code == 503, default.text
+    assert (default.json()["outcome"], default.json()["on_inconclusive"]) == ("inconclusive", "fail")
+    lenient = _check(passed, "unsure-canary", releases.namespace)
+    assert lenient.status_code == 200, lenient.text
+    assert lenient.json()["outcome"] == "inconclusive"
+    assert "--on-inconclusive=pass" in lenient.json()["reason"]

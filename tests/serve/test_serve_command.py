@@ -77,6 +77,14 @@ def test_a_bad_listen_value_is_a_one_line_usage_error(tmp_path: Path) -> None:
         assert problem in line
 
 
+def test_a_suite_timeout_must_be_positive(tmp_path: Path) -> None:
+    result = _refused("--suite-timeout=0", "--no-auth", cwd=tmp_path)
+    assert result.returncode == 4
+    [line] = result.stderr.splitlines()
+    assert "--suite-timeout" in line
+    assert "must be a positive duration" in line
+
+
 def test_an_empty_token_file_or_a_token_with_no_auth_is_refused(tmp_path: Path) -> None:
     empty = tmp_path / "empty-token"
     empty.write_text("\n")
@@ -97,6 +105,7 @@ def test_no_auth_is_explicit_and_warned_about(tmp_path: Path) -> None:
         assert httpx.post(f"{served.url}/alertmanager", json=nothing, timeout=5).status_code == 200
     assert served.returncode == 0
     assert "warning: --no-auth: anyone who can reach this port can trigger rollbacks" in served.output
+    assert "POST /flagger/check is off (404): no --flagger-suite was given" in served.output
     assert "rollcheck serve: stopped" in served.output
 
 
