@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from rollcheck import ExitCode
+from rollcheck.act import INTERRUPTED_ERROR
+from rollcheck.act import BeforeApply
+from rollcheck.act import Interruptible
 from rollcheck.act import carry_out
 from rollcheck.act import check_recovery
 from rollcheck.decide import Decision
@@ -47,7 +50,14 @@ from ._state import RELEASE_KEY
 from ._watch import WATCH_KEY
 from ._watch import checks_with_analysis
 
-__all__ = ["NOT_A_VERDICT", "builtin_decide", "builtin_rollback", "finish_run"]
+__all__ = [
+    "NOT_A_VERDICT",
+    "ROLLBACK_CALLBACKS_KEY",
+    "RollbackCallbacks",
+    "builtin_decide",
+    "builtin_rollback",
+    "finish_run",
+]
 
 # pytest's own statuses that say nothing about the release: they never roll back and are kept as they are.
 NOT_A_VERDICT = {
@@ -66,14 +76,40 @@ def builtin_decide(judgement: Judgement, settings: Settings) -> Decision:
     return decide(judgement.verdict, judgement.reason, settings)
 
 
-def builtin_rollback(decision: Decision, release: Release | None, settings: Settings) -> RollbackRecord:
-    return carry_out(decision, release, settings, recovery_check=check_recovery)
+@dataclasses.dataclass(frozen=True)
+class RollbackCallbacks:
+    """What the built-in rollback hook passes to carry_out, for the run being finished."""
+
+    before_apply: BeforeApply | None = None
+    """Writes the preliminary report.json right before the rollback request is sent."""
+    interruptible: Interruptible | None = None
+    """Lets a SIGTERM stop the wait for the restored rollout (see RollcheckSession)."""
+
+
+# Set while the rollback hook runs: the hook's signature is public and fixed, so the run's callbacks reach the
+# built-in implementation through the config's stash.
+ROLLBACK_CALLBACKS_KEY = pytest.StashKey[RollbackCallbacks]()
+
+
+def builtin_rollback(
+    decision: Decision, release: Release | None, settings: Settings, callbacks: RollbackCallbacks | None = None
+) -> RollbackRecord:
+    callbacks = callbacks or RollbackCallbacks()
+    return carry_out(
+        decision,
+        release,
+        settings,
+        recovery_check=check_recovery,
+        before_apply=callbacks.before_apply,
+        interruptible=callbacks.interruptible,
+    )
 
 
 @dataclasses.dataclass
 class _Run:
     config: pytest.Config
     settings: Settings
+    interruptible: Interruptible | None = None
     errors: list[str] = dataclasses.field(default_factory=list)
     interrupted: bool = False
     """Ctrl-C or SIGTERM arrived while the rollback ran."""
@@ -101,9 +137,14 @@ class _Run:
             decision = builtin_decide(judgement, self.settings)
         return decision
 
-    def act(self, decision: Decision, verified: Release | None) -> RollbackRecord:
+    def act(
+        self, decision: Decision, verified: Release | None, before_apply: BeforeApply | None = None
+    ) -> RollbackRecord:
         if decision.step is Step.NOTHING:
             return RollbackRecord(action=decision.action, reason=decision.reason)
+        self.config.stash[ROLLBACK_CALLBACKS_KEY] = RollbackCallbacks(
+            before_apply=before_apply, interruptible=self.interruptible
+        )
         try:
             # object, not RollbackRecord: a custom hook may return anything, and that is checked below.
             record: object = self.config.hook.pytest_rollcheck_rollback(
@@ -121,12 +162,16 @@ class _Run:
             record = RollbackRecord(
                 action=RollbackAction.FAILED, reason=decision.reason, error=f"rollback hook raised {error!r}"[:500]
             )
+        finally:
+            del self.config.stash[ROLLBACK_CALLBACKS_KEY]
         if not isinstance(record, RollbackRecord):
             return RollbackRecord(
                 action=RollbackAction.FAILED,
                 reason=decision.reason,
                 error=f"the rollback hook returned {type(record).__name__}, not a RollbackRecord: outcome unknown",
             )
+        if record.error == INTERRUPTED_ERROR:
+            self.interrupted = True  # the built-in rollback stopped waiting for a SIGTERM or Ctrl-C
         return record
 
 
@@ -138,9 +183,15 @@ def finish_run(
     status: pytest.ExitCode | None,
     collection_errors: Sequence[str],
     started_at: datetime.datetime,
-) -> tuple[RunRecord, Path]:
-    """Judge, decide, act and record; write report.json and the log line. Never raises for what it records."""
-    run = _Run(config, settings)
+    interruptible: Interruptible | None = None,
+) -> tuple[RunRecord, Path | None]:
+    """Judge, decide, act and record; write the log line and report.json. Never raises for what it records.
+
+    Before a rollback request is sent, a preliminary report.json says so (overwritten by the final one), so a
+    job killed while rolling back still leaves a record. `interruptible` is entered around the wait for the
+    restored rollout; raising KeyboardInterrupt inside it (on SIGTERM) ends the wait with an unknown outcome.
+    The path is None when report.json could be written nowhere (the record is then printed on stderr)."""
+    run = _Run(config, settings, interruptible=interruptible)
     try:
         record = _record(run, checks, status=status, collection_errors=collection_errors, started_at=started_at)
     except Exception as error:  # a bug of ours: still a report, with the internal-error exit code
@@ -157,16 +208,18 @@ def finish_run(
             reason=f"rollcheck failed while finishing the run: {error!r}"[:500],
         )
     record = dataclasses.replace(record, errors=(*record.errors, *run.errors))
-    # Written before the sinks run, so a slow or hanging sink cannot cost the report; again if a sink failed.
-    path = write_report_safely(record, settings.report_dir, say=sys.stderr)
+    # The log line first: it goes to stderr, so no unwritable directory can cost it.
     write_log_line(record, sys.stderr)
+    # Written before the sinks run, so a slow or hanging sink cannot cost the report; again if a sink failed.
+    # write_report_safely never raises OSError: the sinks and notifications below run whatever happened to it.
+    path = write_report_safely(record, settings.report_dir, say=sys.stderr)
     sink_errors = call_report_sinks(config, record)
     # Last, after the rollback and the first report.json: a slow or broken receiver delays neither, and what
     # the receivers made of it is written into the report again.
     notified = notify(record, settings)
     if sink_errors or notified.notifications:
         record = dataclasses.replace(notified, errors=(*record.errors, *sink_errors))
-        path = write_report_safely(record, settings.report_dir, say=sys.stderr)
+        path = write_report_safely(record, settings.report_dir, say=sys.stderr) or path
     return record, path
 
 
@@ -185,34 +238,46 @@ def _record(
     verdict_at = _now()
     no_verdict = _no_verdict(run.config, status, collection_errors, problem)
     decision = run.decision(judgement, no_verdict[0] if no_verdict else None, verified)
-    rollback = run.act(decision, verified)
+
+    def record_of(rollback: RollbackRecord, code: ExitCode, finished_at: datetime.datetime | None) -> RunRecord:
+        return RunRecord(
+            verdict=judgement.verdict,
+            target=str(run.settings.target) if run.settings.target else None,
+            namespace=run.settings.namespace,
+            release=ReleaseSummary(revision=verified.revision, images=verified.images, version=verified.version)
+            if verified
+            else ReleaseSummary(),
+            checks=tuple(checks),
+            rollback=rollback,
+            timings=Timings(
+                started_at=started_at,
+                verdict_at=verdict_at,
+                rollback_issued_at=rollback.issued_at,
+                rollback_completed_at=rollback.finished_at if rollback.issued_at else None,
+                finished_at=finished_at,
+            ),
+            context=ci_context(os.environ),
+            exit_code=int(code),
+            reason=no_verdict[0] if no_verdict else judgement.reason,
+            preflight=run.config.stash.get(PREFLIGHT_KEY, PreflightRecord()),
+            analysis=watched.record if watched else None,
+        )
+
+    def write_pending(pending: RollbackRecord) -> None:
+        # If the job is killed before the final write, this is its record: a rollback that may have been sent,
+        # with an unknown outcome (exit 6), and no finished_at yet.
+        preliminary = record_of(pending, ExitCode.ROLLBACK_FAILED, None)
+        write_report_safely(
+            dataclasses.replace(preliminary, errors=tuple(run.errors)), run.settings.report_dir, say=sys.stderr
+        )
+
+    rollback = run.act(decision, verified, before_apply=write_pending)
     code = (
         no_verdict[1] if no_verdict else exit_code(judgement.verdict, decision, rollback, run.settings.on_inconclusive)
     )
     if run.interrupted:
         code = ExitCode.ROLLBACK_FAILED  # a PATCH may have been sent: not "interrupted, nothing touched"
-    return RunRecord(
-        verdict=judgement.verdict,
-        target=str(run.settings.target) if run.settings.target else None,
-        namespace=run.settings.namespace,
-        release=ReleaseSummary(revision=verified.revision, images=verified.images, version=verified.version)
-        if verified
-        else ReleaseSummary(),
-        checks=tuple(checks),
-        rollback=rollback,
-        timings=Timings(
-            started_at=started_at,
-            verdict_at=verdict_at,
-            rollback_issued_at=rollback.issued_at,
-            rollback_completed_at=rollback.finished_at if rollback.issued_at else None,
-            finished_at=_now(),
-        ),
-        context=ci_context(os.environ),
-        exit_code=int(code),
-        reason=no_verdict[0] if no_verdict else judgement.reason,
-        preflight=run.config.stash.get(PREFLIGHT_KEY, PreflightRecord()),
-        analysis=watched.record if watched else None,
-    )
+    return record_of(rollback, code, _now())
 
 
 def _no_verdict(

@@ -31,6 +31,7 @@ from rollcheck.settings import insecure_warning
 from rollcheck.settings import with_marker_overrides
 from rollcheck.target import Release
 
+from ._finish import ROLLBACK_CALLBACKS_KEY
 from ._finish import builtin_decide
 from ._finish import builtin_rollback
 from ._finish import finish_run
@@ -61,19 +62,51 @@ def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
-@contextlib.contextmanager
-def _sigterm_deferred() -> Iterator[list[int]]:
-    """While the run is being finished (decision, rollback, report), SIGTERM is noted, not raised: the rollback
-    handles its own interruption, and nothing may stop report.json from being written."""
-    if threading.current_thread() is not threading.main_thread():
-        yield []
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+class _SigtermWhileFinishing:
+    """While the run is being finished (decision, rollback, report), SIGTERM is noted, not raised: nothing may
+    stop report.json from being written, nor cut a rollback request off half-way. The one place it is acted on
+    is `interruptible()`, entered around the wait for the restored rollout and the recovery check: a SIGTERM
+    there (or one noted earlier, once the wait begins) raises KeyboardInterrupt, which ends the wait; the
+    rollback is then recorded as issued with an unknown outcome, and the run exits 6."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._raise_now = False
+        self._previous: Callable[[int, FrameType | None], Any] | int | None = None
+        self._installed = False
+
+    def _noted(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self._raise_now:
+            self._raise_now = False  # once: the interrupted rollback's record must still be written
+            raise KeyboardInterrupt(f"signal {signal.Signals(signum).name} while waiting for the restored rollout")
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self._previous = signal.signal(signal.SIGTERM, self._noted)
+        self._installed = True
+        try:
+            yield
+        finally:
+            self._raise_now = False
+            signal.signal(signal.SIGTERM, self._previous)
+            self._installed = False
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        if not self._installed:  # not the main thread: signals cannot reach this wait
+            yield
+            return
+        if self.received:
+            raise KeyboardInterrupt("SIGTERM arrived before the wait for the restored rollout")
+        self._raise_now = True
+        try:
+            yield
+        finally:
+            self._raise_now = False
 
 
 class RollcheckSession:
@@ -203,7 +236,8 @@ class RollcheckSession:
         if not is_controller(self.config):
             return
         status = pytest.ExitCode(exitstatus) if exitstatus in set(pytest.ExitCode) else None
-        with _sigterm_deferred():
+        sigterm = _SigtermWhileFinishing()
+        with sigterm.deferred():
             self.record, self.report_path = finish_run(
                 self.config,
                 self.settings,
@@ -211,6 +245,7 @@ class RollcheckSession:
                 status=status,
                 collection_errors=self.collection_errors,
                 started_at=self.started_at,
+                interruptible=sigterm.interruptible,
             )
         session.exitstatus = self.record.exit_code
 
@@ -231,4 +266,4 @@ class RollcheckSession:
     def pytest_rollcheck_rollback(
         self, decision: Decision, release: Release | None, settings: Settings
     ) -> RollbackRecord:
-        return builtin_rollback(decision, release, settings)
+        return builtin_rollback(decision, release, settings, self.config.stash.get(ROLLBACK_CALLBACKS_KEY, None))

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from ._recovery import check_recovery
+from ._rollback import INTERRUPTED_ERROR
+from ._rollback import PENDING_ERROR
+from ._rollback import BeforeApply
+from ._rollback import Interruptible
 from ._rollback import RecoveryCheck
 from ._rollback import carry_out
 
-__all__ = ["RecoveryCheck", "carry_out", "check_recovery"]
+__all__ = [
+    "INTERRUPTED_ERROR",
+    "PENDING_ERROR",
+    "BeforeApply",
+    "Interruptible",
+    "RecoveryCheck",
+    "carry_out",
+    "check_recovery",
+]

@@ -34,15 +34,25 @@ def write_report(record: RunRecord, directory: Path) -> Path:
     return target
 
 
-def write_report_safely(record: RunRecord, directory: Path, *, say: TextIO) -> Path:
+def write_report_safely(record: RunRecord, directory: Path, *, say: TextIO) -> Path | None:
     """Write report.json; if `directory` cannot be written, write it to a new temporary directory, record why
-    in the report and say where on `say`, because the record must never be lost."""
+    in the report and say where on `say`, because the record must never be lost. If that fails too (no
+    writable temporary directory), the whole report goes to `say` as one JSON line and None is returned:
+    never an OSError, so the caller's log line, report sinks and notifications still run."""
     try:
         return write_report(record, directory)
     except OSError as error:
-        fallback = Path(tempfile.mkdtemp(prefix="rollcheck-report-"))
         failed = dataclasses.replace(record, errors=(*record.errors, f"could not write {directory}: {error}"))
-        path = write_report(failed, fallback)
+        try:
+            path = write_report(failed, Path(tempfile.mkdtemp(prefix="rollcheck-report-")))
+        except OSError as fallback_error:
+            say.write(
+                f"rollcheck: could not write {directory} ({error}), nor a temporary directory ({fallback_error}); "
+                "the report follows on one line\n"
+            )
+            say.write(json.dumps(failed.to_dict(), ensure_ascii=False, default=str, separators=(",", ":")) + "\n")
+            say.flush()
+            return None
         say.write(f"rollcheck: could not write {directory} ({error}); report at {path}\n")
         say.flush()
         return path

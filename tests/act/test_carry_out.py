@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from kubernetes import client
@@ -12,11 +14,14 @@ from kubernetes import client
 from localenv_support import REPO_ROOT
 from localenv_support import LocalEnv
 from localenv_support import Releases
+from rollcheck.act import INTERRUPTED_ERROR
+from rollcheck.act import PENDING_ERROR
 from rollcheck.act import carry_out
 from rollcheck.decide import decide
 from rollcheck.kube import connect
 from rollcheck.kube import read_release
 from rollcheck.record import RollbackAction
+from rollcheck.record import RollbackRecord
 from rollcheck.record import Verdict
 from rollcheck.settings import Settings
 from rollcheck.target import Release
@@ -93,6 +98,21 @@ def test_newer_deploy_after_verification_is_never_overwritten(releases: Releases
     assert _image(releases, "newer") == "rollcheck-demo:v3"
 
 
+def test_declared_unsafe_after_verification_is_recorded_as_frozen(releases: Releases, localenv: LocalEnv) -> None:
+    _deploy_two_revisions(releases, "migrated")
+    settings = _settings(localenv, releases, "migrated")
+    verified = _verified(settings)
+    assert not verified.rollback_unsafe
+    # A migration job marks the release while the checks run, after rollcheck read it.
+    unsafe = {"rollcheck.dev/rollback": "unsafe", "rollcheck.dev/rollback-unsafe-reason": "schema v5 migrated"}
+    releases.apps.patch_namespaced_deployment("migrated", releases.namespace, {"metadata": {"annotations": unsafe}})
+    record = carry_out(decide(Verdict.FAILED, "bad", settings), verified, settings, recovery_check=_recovered)
+    assert record.action is RollbackAction.FROZEN
+    assert "schema v5 migrated" in record.reason
+    assert record.issued_at is None
+    assert _image(releases, "migrated") == "rollcheck-demo:v2"
+
+
 def test_paused_deployment_fails_with_kubectls_message(releases: Releases, localenv: LocalEnv) -> None:
     _deploy_two_revisions(releases, "paused")
     releases.apps.patch_namespaced_deployment("paused", releases.namespace, {"spec": {"paused": True}})
@@ -153,3 +173,91 @@ def test_forbidden_patch_is_a_failed_rollback_naming_the_verb(
     assert "403" in record.error
     assert "patch" in record.error
     assert _image(releases, "denied") == "rollcheck-demo:v2"
+
+
+def test_before_apply_gets_the_pending_record_before_the_patch_is_sent(releases: Releases, localenv: LocalEnv) -> None:
+    _deploy_two_revisions(releases, "pending")
+    settings = _settings(localenv, releases, "pending")
+    seen: list[tuple[RollbackRecord, str]] = []
+
+    def before_apply(pending: RollbackRecord) -> None:
+        seen.append((pending, _image(releases, "pending")))
+
+    record = carry_out(
+        decide(Verdict.FAILED, "bad", settings),
+        _verified(settings),
+        settings,
+        recovery_check=_recovered,
+        before_apply=before_apply,
+    )
+    [(pending, image_then)] = seen
+    assert image_then == "rollcheck-demo:v2", "before_apply ran after the patch"
+    assert (pending.action, pending.error, pending.issued_at) == (RollbackAction.ROLLED_BACK, PENDING_ERROR, None)
+    assert (pending.from_version, pending.to_version, pending.to_revision) == ("v2", "v1", 1)
+    assert (record.action, record.error, record.recovered) == (RollbackAction.ROLLED_BACK, None, True)
+
+
+def test_before_apply_is_not_called_for_a_dry_run(releases: Releases, localenv: LocalEnv) -> None:
+    _deploy_two_revisions(releases, "pending-dry")
+    settings = _settings(localenv, releases, "pending-dry", dry_run=True)
+    seen: list[RollbackRecord] = []
+    record = carry_out(
+        decide(Verdict.FAILED, "bad", settings),
+        _verified(settings),
+        settings,
+        recovery_check=_recovered,
+        before_apply=seen.append,
+    )
+    assert record.action is RollbackAction.DRY_RUN
+    assert seen == []
+
+
+def test_a_broken_before_apply_does_not_stop_the_rollback(releases: Releases, localenv: LocalEnv) -> None:
+    _deploy_two_revisions(releases, "pending-broken")
+    settings = _settings(localenv, releases, "pending-broken")
+
+    def broken(pending: RollbackRecord) -> None:
+        raise RuntimeError("the report directory's disk is full")
+
+    record = carry_out(
+        decide(Verdict.FAILED, "bad", settings),
+        _verified(settings),
+        settings,
+        recovery_check=_recovered,
+        before_apply=broken,
+    )
+    assert (record.action, record.recovered) == (RollbackAction.ROLLED_BACK, True)
+    assert _image(releases, "pending-broken") == "rollcheck-demo:v1"
+
+
+def test_an_interrupted_wait_records_an_issued_rollback_of_unknown_outcome(
+    releases: Releases, localenv: LocalEnv
+) -> None:
+    _deploy_two_revisions(releases, "cut-short")
+    settings = _settings(localenv, releases, "cut-short")
+    rechecked: list[Settings] = []
+
+    @contextlib.contextmanager
+    def sigterm_already_noted() -> Iterator[None]:
+        # The contract of `interruptible`: the caller raises KeyboardInterrupt inside it. This is what the plugin's
+        # SIGTERM handling does when the signal arrived while the patch was being sent (a real SIGTERM in the
+        # middle of the wait is tested end to end in tests/plugin/test_interrupted_rollback.py).
+        raise KeyboardInterrupt("SIGTERM")
+        yield
+
+    def recheck(settings: Settings) -> tuple[bool, str]:
+        rechecked.append(settings)
+        return True, "checked"
+
+    record = carry_out(
+        decide(Verdict.FAILED, "bad", settings),
+        _verified(settings),
+        settings,
+        recovery_check=recheck,
+        interruptible=sigterm_already_noted,
+    )
+    assert (record.action, record.recovered, record.error) == (RollbackAction.ROLLED_BACK, None, INTERRUPTED_ERROR)
+    assert record.issued_at is not None
+    assert record.finished_at is not None
+    assert rechecked == []
+    assert _image(releases, "cut-short") == "rollcheck-demo:v1", "the rollback itself was sent"

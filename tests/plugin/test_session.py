@@ -4,6 +4,9 @@ written. These runs have no target (or an unreachable one), so no cluster is tou
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -166,6 +169,69 @@ def test_unwritable_report_dir_falls_back_and_says_where(rollcheck_tester) -> No
     data = json.loads(fallback.read_text())
     assert data["verdict"] == "passed"
     assert any("could not write" in error for error in data["errors"])
+
+
+def test_report_written_nowhere_still_logs_runs_the_sinks_and_notifies(
+    rollcheck_tester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    received: list[bytes] = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ROLLCHECK_NOTIFY_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/hook")
+    taken = rollcheck_tester.pytester.path / "taken"
+    taken.write_text("a file where directories should be")
+    # Paths under a regular file cannot be created, even by root: neither the report directory nor the
+    # temporary directory of the fallback. tempfile.tempdir is the stdlib's own setting for that directory
+    # (TMPDIR alone would not do: tempfile skips an unusable TMPDIR and falls back to /tmp).
+    rollcheck_tester.pytester.makeconftest(
+        f"""
+        import pathlib, tempfile
+
+        tempfile.tempdir = {str(taken / "tmp")!r}
+
+        class Sink:
+            def pytest_rollcheck_report(self, record):
+                pathlib.Path("sink-saw.txt").write_text(record.rollback.action.value)
+
+        def pytest_configure(config):
+            config.pluginmanager.register(Sink(), "sink")
+        """
+    )
+    rollcheck_tester.pytester.makepyfile("def test_bad():\n    assert False\n")
+    try:
+        result = rollcheck_tester.pytester.runpytest_subprocess(
+            "-p", "rollcheck", "-p", "no:cacheprovider", "--rollcheck", f"--rollcheck-report-dir={taken / 'out'}"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.ret == ExitCode.FAILED, result.stderr.str()[-3000:]
+    stderr = result.stderr.lines
+    [log_line] = [line for line in stderr if line.startswith('{"event"')]
+    assert json.loads(log_line)["event"] == "rollcheck.rollback.disabled"
+    assert any("nor a temporary directory" in line for line in stderr)
+    # The whole record, on stderr, since no file could hold it: once as judged, once with the notifications.
+    reports = [json.loads(line) for line in stderr if line.startswith('{"schema_version"')]
+    assert [report["verdict"] for report in reports] == ["failed", "failed"]
+    assert any("could not write" in error for error in reports[0]["errors"])
+    assert reports[-1]["notifications"][0]["delivered"] is True
+    assert (rollcheck_tester.pytester.path / "sink-saw.txt").read_text() == "disabled"
+    [message] = received
+    assert json.loads(message)["verdict"] == "failed"
+    result.stdout.fnmatch_lines(["*exit code: 1 (failed)*"])
+    result.stdout.no_fnmatch_line("*report: *")
 
 
 UNREACHABLE_KUBECONFIG = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from rollcheck.record import Timings
 from rollcheck.record import Verdict
 from rollcheck.record._context import ci_context
 from rollcheck.record._json import write_report
+from rollcheck.record._json import write_report_safely
 from rollcheck.record._logline import write_log_line
 
 AT = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
@@ -131,3 +133,33 @@ def test_no_log_line_when_nothing_happened() -> None:
 )
 def test_ci_context(environ: dict[str, str], expected: CiContext) -> None:
     assert ci_context(environ) == expected
+
+
+def test_report_that_no_directory_can_hold_is_said_and_printed_never_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("a file where directories should be")
+    # Under a regular file nothing can be created, even by root; tempfile.tempdir is the stdlib's own setting
+    # for where mkdtemp creates (an unusable TMPDIR alone would be skipped for /tmp).
+    monkeypatch.setattr(tempfile, "tempdir", str(taken / "tmp"))
+    say = io.StringIO()
+    assert write_report_safely(record(), taken / "out", say=say) is None
+    notice, printed = say.getvalue().splitlines()
+    assert f"could not write {taken / 'out'}" in notice
+    assert "nor a temporary directory" in notice
+    data = json.loads(printed)
+    assert data["verdict"] == "failed"
+    assert any("could not write" in error for error in data["errors"])
+
+
+def test_report_falls_back_to_a_temporary_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("a file where the report directory should be")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    say = io.StringIO()
+    path = write_report_safely(record(), taken / "out", say=say)
+    assert path is not None
+    assert path.parent.parent == tmp_path
+    assert f"report at {path}" in say.getvalue()
+    assert any("could not write" in error for error in json.loads(path.read_text())["errors"])
