@@ -3,7 +3,8 @@
 A check whose call fails (an assertion, not a MeasurementError or a timeout, which are inconclusive) is run
 again, setup, call and teardown, so its fixtures are fresh: up to `reruns` times (`--confirm-reruns`, or
 `@pytest.mark.rollcheck_confirm(reruns=, backoff=)` per check), waiting `backoff` seconds before the first
-re-run and twice as long before each further one. The outcome:
+re-run and twice as long before each further one, up to MAX_BACKOFF a wait. At most MAX_RERUNS re-runs and a
+backoff of at most MAX_BACKOFF are accepted: more is a usage error, not hours of sleep. The outcome:
 - it passes on a re-run → flaky: reported, never a reason to roll back;
 - it fails every time → failed (reproduced);
 - a re-run could not measure or broke → that outcome (a failure nobody could reproduce does not roll back).
@@ -27,6 +28,8 @@ import pytest
 from rollcheck.record import CheckOutcome
 from rollcheck.settings import Settings
 
+from ._markers import MAX_BACKOFF
+from ._markers import MAX_RERUNS
 from ._markers import check_kind_or_default
 from ._markers import confirm_marker
 from ._markers import is_metric
@@ -47,8 +50,9 @@ class ConfirmPolicy:
     """Seconds before the first re-run; doubled before each further one."""
 
     def delay(self, rerun: int) -> float:
-        """Seconds to wait before re-run number `rerun` (1 for the first)."""
-        return self.backoff * 2.0 ** (rerun - 1)
+        """Seconds to wait before re-run number `rerun` (1 for the first): the backoff, doubled before each
+        further re-run, up to MAX_BACKOFF (the exponent is bounded too, so no re-run number overflows)."""
+        return min(self.backoff * 2.0 ** min(max(rerun - 1, 0), 32), MAX_BACKOFF)
 
 
 def confirm_policy(item: pytest.Item, settings: Settings) -> ConfirmPolicy | None:
@@ -123,6 +127,18 @@ class Confirmation:
     """The plugin that re-runs failed gating checks; registered on every process that runs checks."""
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        # The markers are bounded where they are read; the run-wide values are bounded here, at configure time.
+        where = "--confirm-… (--rollcheck-confirm-… in pytest), ROLLCHECK_CONFIRM_… or the ini"
+        if not 0 <= settings.confirm_reruns <= MAX_RERUNS:
+            raise pytest.UsageError(
+                f"confirm_reruns={settings.confirm_reruns} (from {where}): must be a whole number from 0 to "
+                f"{MAX_RERUNS}"
+            )
+        if not 0 <= settings.confirm_backoff <= MAX_BACKOFF:
+            raise pytest.UsageError(
+                f"confirm_backoff={settings.confirm_backoff:g}s (from {where}): must be from 0 to {MAX_BACKOFF:g} "
+                "seconds"
+            )
         self.settings = settings
         self._sleep = sleep
 

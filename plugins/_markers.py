@@ -10,9 +10,23 @@ import pytest
 from rollcheck.record import CheckCategory
 from rollcheck.record import Severity
 
-__all__ = ["MARKERS", "CheckKind", "check_kind", "check_kind_or_default", "confirm_marker", "is_metric"]
+__all__ = [
+    "MARKERS",
+    "MAX_BACKOFF",
+    "MAX_RERUNS",
+    "CheckKind",
+    "check_kind",
+    "check_kind_or_default",
+    "confirm_marker",
+    "is_metric",
+]
 
 _Choice = TypeVar("_Choice", CheckCategory, Severity)
+
+MAX_RERUNS = 10
+"""Re-runs of one failed check, at most: each runs the check again, and a failure needs confirming, not proving."""
+MAX_BACKOFF = 60.0
+"""Seconds before a re-run, at most (the doubling stops here): with MAX_RERUNS, ten minutes of waiting at worst."""
 
 MARKERS = (
     "rollcheck_check(category='custom', severity='critical'): a gating check of this category "
@@ -20,8 +34,9 @@ MARKERS = (
     "rollcheck_advisory(severity='warning', category='custom'): an advisory check: reported, "
     "never a reason to roll back",
     "rollcheck_settings(**overrides): per-check settings, for example max_error_rate=0.05 (beats every other source)",
-    "rollcheck_confirm(reruns=1, backoff=1.0): re-run this gating check up to `reruns` times after a failure, "
-    "waiting `backoff` seconds (doubling) first; failed then passed is flaky, never a reason to roll back",
+    "rollcheck_confirm(reruns=1, backoff=1.0): re-run this gating check up to `reruns` (at most 10) times after a "
+    "failure, waiting `backoff` seconds (doubling, at most 60) first; failed then passed is flaky, never a reason "
+    "to roll back",
     "rollcheck_metric: a metric check: with --watch it is repeated every --interval over the last interval and "
     "judged by the analysis limits; other checks run once",
 )
@@ -79,17 +94,15 @@ def is_metric(item: pytest.Item) -> bool:
     return item.get_closest_marker("rollcheck_metric") is not None
 
 
-def _marker_number(item: pytest.Item, name: str, value: object, *, whole: bool) -> float:
-    kind = "a whole number" if whole else "a number of seconds"
+def _marker_number(item: pytest.Item, name: str, value: object, *, whole: bool, most: float) -> float:
+    kind = f"a whole number from 0 to {most:g}" if whole else f"a number of seconds from 0 to {most:g}"
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or (whole and not isinstance(value, int))
-        or not 0 <= value < float("inf")
+        or not 0 <= value <= most
     ):
-        raise pytest.UsageError(
-            f"{item.nodeid}: @pytest.mark.rollcheck_confirm: {name}={value!r} must be {kind}, 0 or more"
-        )
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.rollcheck_confirm: {name}={value!r} must be {kind}")
     return float(value)
 
 
@@ -106,6 +119,6 @@ def confirm_marker(item: pytest.Item) -> tuple[int | None, float | None]:
         )
     reruns, backoff = marker.kwargs.get("reruns"), marker.kwargs.get("backoff")
     return (
-        None if reruns is None else int(_marker_number(item, "reruns", reruns, whole=True)),
-        None if backoff is None else _marker_number(item, "backoff", backoff, whole=False),
+        None if reruns is None else int(_marker_number(item, "reruns", reruns, whole=True, most=MAX_RERUNS)),
+        None if backoff is None else _marker_number(item, "backoff", backoff, whole=False, most=MAX_BACKOFF),
     )

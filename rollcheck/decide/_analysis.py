@@ -8,8 +8,13 @@ check reaches decides it:
 - `consecutive-failure-limit` failed measurements in a row → failed. A measurement that could not judge
   (insufficient data or inconclusive) neither breaks nor extends a run of failures; a passed one breaks it;
 - `inconclusive-limit` measurements that could not judge → inconclusive;
-- none reached when the watch has ended → passed, provided at least one measurement passed; a check that never
-  once judged is inconclusive (`no-judged-measurement`): too little evidence is never a pass.
+- none reached when the watch has ended → passed, provided at least one measurement passed. Otherwise
+  inconclusive, for one of two reasons, each its own rule:
+  - `no-judged-measurement`: no measurement judged at all (every one insufficient or inconclusive): too
+    little evidence is never a pass;
+  - `no-passed-measurement`: some measurements judged, and every one of them failed, but fewer than the
+    limits (one failure between measurements that could not judge, say). The limits say that is not enough
+    to roll back, but a check that was never once seen within its thresholds has not passed either.
 
 The analysis is failed as soon as one check is failed, otherwise inconclusive as soon as one is inconclusive
 (the watch stops then: the release cannot pass any more), otherwise passed when the watch has ended with every
@@ -141,13 +146,24 @@ def _one_check(
             reason=f"undecided after {total} measurement(s): {_counts(failed, unjudged, passed)}",
             decided_at_round=None,
         )
-    if passed == 0:
+    if passed == 0 and failed == 0:
         return CheckAnalysis(
             check=check,
             status=AnalysisStatus.INCONCLUSIVE,
             deciding_rule="no-judged-measurement",
-            reason=f"no measurement passed over the watch ({_counts(failed, unjudged, passed)} of {total}); "
+            reason=f"no measurement could judge over the watch ({_counts(failed, unjudged, passed)} of {total}); "
             "too little evidence is never a pass",
+            decided_at_round=None,
+        )
+    if passed == 0:
+        return CheckAnalysis(
+            check=check,
+            status=AnalysisStatus.INCONCLUSIVE,
+            deciding_rule="no-passed-measurement",
+            reason=f"every judged measurement failed and none passed over the watch "
+            f"({_counts(failed, unjudged, passed)} of {total}), below the failure-limit {rules.failure_limit} and "
+            f"the consecutive-failure-limit {rules.consecutive_failure_limit}: too few failures to roll back, but "
+            "never once within its thresholds, so not a pass",
             decided_at_round=None,
         )
     return CheckAnalysis(

@@ -56,13 +56,17 @@ def decide(
 
 def enforce_rollback_safety(decision: Decision, rollback_unsafe: str | None) -> Decision:
     """A release that declares rolling back unsafe (`rollcheck.dev/rollback: unsafe`, after an irreversible
-    migration, say) is never rolled back, whoever decided: a decision to roll back, to plan a rollback (dry
-    run), or a failed verdict with rollback off becomes FROZEN. The run still fails (treat_as_failed), so the
-    exit code and the notifications say a bad release is running, and the reason says why nothing was done.
-    Passed and not-a-verdict runs are left alone; without a target no release was read, so nothing declares."""
-    if rollback_unsafe is None or not decision.treat_as_failed:
+    migration, say) is never rolled back, whoever decided: a decision that would act (roll back, or plan a
+    rollback under a dry run) becomes FROZEN whatever its treat_as_failed says, because a custom
+    `pytest_rollcheck_decide` hook may roll back a release it does not call failed. A failed verdict with
+    rollback off (DISABLED) is FROZEN too, so the report says why nothing may be done. A frozen run always
+    fails (treat_as_failed): someone judged the release bad enough to roll back and it is still running, so the
+    exit code and the notifications say so, and the reason says why nothing was done. Decisions to do nothing
+    for any other reason (passed, not a verdict, not needed) are left alone; without a target no release was
+    read, so nothing declares."""
+    if rollback_unsafe is None:
         return decision
-    if decision.step is Step.NOTHING and decision.action is not RollbackAction.DISABLED:
+    if decision.step is Step.NOTHING and not (decision.treat_as_failed and decision.action is RollbackAction.DISABLED):
         return decision
     return Decision(
         Step.NOTHING,

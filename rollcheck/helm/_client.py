@@ -126,12 +126,16 @@ class Helm:
 
     def rollback(self, release: str, namespace: str, revision: int, *, dry_run: bool, timeout: float) -> None:
         """`helm rollback RELEASE REVISION` (without --wait: rollcheck waits for the rollouts itself).
-        `timeout` bounds helm's hooks. Raises RollbackError when helm refuses or fails."""
+        `timeout` bounds helm's hooks. Raises RollbackError when helm refuses or fails, and ClusterUnavailable
+        when the outcome is unknown: the cluster could not be reached, or helm ran past its timeout and was
+        stopped, possibly after it had written the rollback."""
         args = ["rollback", release, str(revision), "--namespace", namespace, "--timeout", f"{timeout:g}s"]
         if dry_run:
             args.append("--dry-run")
         operation = f"helm rollback {namespace}/{release} {revision}"
-        self._run(args, operation, timeout=timeout + _ROLLBACK_SLACK, fallback=RollbackError)
+        self._run(
+            args, operation, timeout=timeout + _ROLLBACK_SLACK, fallback=RollbackError, on_timeout=ClusterUnavailable
+        )
 
     def _json(self, args: list[str], operation: str) -> Any:
         text = self._run([*args, "--output", "json"], operation, timeout=_READ_TIMEOUT)
@@ -147,7 +151,10 @@ class Helm:
         *,
         timeout: float,
         fallback: type[RollcheckError] = ClusterUnavailable,
+        on_timeout: type[RollcheckError] | None = None,
     ) -> str:
+        """helm's stdout. helm's failures become `fallback` (or what `translate` recognises); a helm that does
+        not finish within `timeout` is killed and becomes `on_timeout` (default `fallback`)."""
         argv = [self.binary, *args]
         if self.kubeconfig is not None:
             argv += ["--kubeconfig", str(self.kubeconfig)]
@@ -159,7 +166,10 @@ class Helm:
             problem = f"cannot be run ({error.strerror}); install helm 3 or point --helm (ROLLCHECK_HELM) at it"
             raise ConfigError("--helm", self.binary, "the run's settings", problem) from None
         except subprocess.TimeoutExpired:
-            raise fallback(f"{operation}: helm did not finish within {timeout:g}s") from None
+            # Killed mid-way: for a write, what helm had already done is unknown, so callers may ask for an
+            # error that says so (on_timeout) rather than the refusal error (fallback).
+            timed_out = on_timeout or fallback
+            raise timed_out(f"{operation}: helm did not finish within {timeout:g}s and was stopped") from None
         if result.returncode != 0:
             raise translate(result.stderr, operation, fallback)
         return result.stdout

@@ -136,9 +136,15 @@ class BaselineComparer:
             comparison=comparison,
         )
         if comparison.outcome is ComparisonOutcome.INSUFFICIENT_DATA:
+            # Too few samples, or enough but too few to ever reach significance (describe_comparison says which).
+            shortfall = (
+                f": at least {settings.baseline_min_samples} samples are needed on each side ({before.missing} "
+                f"baseline and {after.missing} release steps had no value)"
+                if comparison.p_value is None
+                else ""
+            )
             raise InsufficientData(
-                f"{describe_comparison(comparison, what)}: at least {settings.baseline_min_samples} samples are "
-                f"needed on each side ({before.missing} baseline and {after.missing} release steps had no "
-                f"value); {plan.hint} (queries: {after.query} vs {before.query})"
+                f"{describe_comparison(comparison, what)}{shortfall}; {plan.hint} "
+                f"(queries: {after.query} vs {before.query})"
             )
         return comparison

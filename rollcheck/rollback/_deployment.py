@@ -1,6 +1,8 @@
 """`kubectl rollout undo deployment/NAME`, step for step (docs/kubernetes.md A.1), made safe to automate.
 
 Beyond kubectl:
+- the freeze, asked again: a Deployment annotated `rollcheck.dev/rollback: unsafe` when the plan (or apply)
+  reads it is not rolled back, even if the annotation came after the run read the release;
 - the guard: a Deployment deployed again (revision or pod template changed) or recreated (uid changed) after
   the verified release is never rolled back: the plan is skipped with a reason. A generation change alone
   (scaling, an HPA) does not trip it while the pod template is still the verified one;
@@ -41,6 +43,9 @@ from ..target import TargetRef
 from ..target import version_from_image
 from ._engine import AppliedRollback
 from ._engine import RollbackPlan
+from ._engine import freeze
+from ._engine import frozen_skip
+from ._engine import skipped
 from ._templates import ANNOTATIONS_TO_SKIP
 from ._templates import MARKER_PREFIX
 from ._templates import PAUSED_MESSAGE
@@ -85,9 +90,11 @@ class DeploymentRollback:
             patch=(),
             reason=reason,
             uid=metadata["uid"],
-            resource_version=metadata["resourceVersion"],
             current_template=template,
         )
+        unsafe = freeze(deployment, target, namespace)
+        if unsafe is not None:
+            return dataclasses.replace(plan, skip_reason=frozen_skip(unsafe), frozen_reason=unsafe)
         changed = _changed_since_verified(deployment, owned, verified)
         if changed is not None:
             return dataclasses.replace(plan, skip_reason=changed)
@@ -116,9 +123,7 @@ class DeploymentRollback:
     def apply(self, plan: RollbackPlan, *, dry_run: bool) -> AppliedRollback:
         now = _now()
         if plan.skip_reason is not None:
-            return AppliedRollback(
-                plan=plan, dry_run=dry_run, patch=(), issued_at=now, accepted_at=now, skip_reason=plan.skip_reason
-            )
+            return skipped(plan, dry_run=dry_run, reason=plan.skip_reason, frozen=plan.frozen_reason, issued_at=now)
         name, namespace = plan.target.name, plan.namespace
         issued_at = _now()
         markers = marker_ops(
@@ -132,12 +137,14 @@ class DeploymentRollback:
                 return AppliedRollback(
                     plan=plan, dry_run=dry_run, patch=(), issued_at=issued_at, accepted_at=_now(), result=live
                 )
+            unsafe = freeze(live, plan.target, namespace)
+            if unsafe is not None:
+                log.warning("not rolling back deployment %s/%s: %s", namespace, name, unsafe)
+                return skipped(plan, dry_run=dry_run, reason=frozen_skip(unsafe), frozen=unsafe, issued_at=now)
             changed = _changed_since_plan(live, plan)
             if changed is not None:
                 log.warning("not rolling back deployment %s/%s: %s", namespace, name, changed)
-                return AppliedRollback(
-                    plan=plan, dry_run=dry_run, patch=(), issued_at=now, accepted_at=_now(), skip_reason=changed
-                )
+                return skipped(plan, dry_run=dry_run, reason=changed, issued_at=now)
             if live["spec"].get("paused"):
                 raise RollbackImpossible(PAUSED_MESSAGE)
             # kubectl's patch, computed as kubectl would compute it now, behind a test of the resourceVersion just

@@ -26,11 +26,12 @@ from ..kube import template_images
 from ..target import Release
 from ..target import TargetKind
 from ..target import TargetRef
+from ..target._release import rollback_unsafe_reason
 
 if TYPE_CHECKING:
     from ..helm import Helm
 
-__all__ = ["AppliedRollback", "RollbackEngine", "RollbackPlan", "engine_for"]
+__all__ = ["AppliedRollback", "RollbackEngine", "RollbackPlan", "engine_for", "freeze", "frozen_skip", "skipped"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,10 +64,12 @@ class RollbackPlan:
     """Why nothing will be done (already at that revision, or changed since it was verified); None to act."""
     reason: str = ""
     """Why the rollback is wanted; recorded on the workload as an annotation when applied."""
+    frozen_reason: str | None = None
+    """Set with skip_reason when the skip is a freeze: the workload (or one of a Helm release's) declares
+    rolling back unsafe (`rollcheck.dev/rollback: unsafe`) when the plan read it, an annotation added after the
+    release was read at the start of the run, say by a migration job. The record's action is then `frozen`."""
     uid: str | None = None
     """metadata.uid when planned: apply refuses a workload recreated since."""
-    resource_version: str | None = None
-    """metadata.resourceVersion when planned (the patch's `test` op holds it too)."""
     current_template: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The pod template when planned: apply skips if a deploy has changed it since."""
     restored_template: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -93,7 +96,11 @@ class AppliedRollback:
     result: Mapping[str, Any] | None = field(default=None, repr=False)
     """The object as the server returned it (for a dry run: as it would be); None when skipped."""
     skip_reason: str | None = None
-    """Why nothing was sent: the workload changed between plan and apply (someone deployed, or recreated it)."""
+    """Why nothing was sent: the plan's own skip, or the workload changed between plan and apply (someone
+    deployed, or recreated it)."""
+    frozen_reason: str | None = None
+    """Set with skip_reason when the skip is a freeze (see RollbackPlan.frozen_reason): the plan's, or an
+    unsafe annotation that apply found on the live workload."""
 
     @property
     def images_after(self) -> tuple[str, ...]:
@@ -102,17 +109,47 @@ class AppliedRollback:
         return template_images(template)
 
 
+def freeze(workload: Mapping[str, Any], target: TargetRef, namespace: str) -> str | None:
+    """Why the live workload declares rolling back unsafe (its `rollcheck.dev/rollback` annotation, read now),
+    or None. The engines ask again just before acting: the run read the release when it started, and a
+    migration job may have set the annotation while the checks ran."""
+    annotations = (workload.get("metadata") or {}).get("annotations") or {}
+    return rollback_unsafe_reason(annotations, f"{target} in {namespace}")
+
+
+def frozen_skip(unsafe: str) -> str:
+    """The skip reason of a freeze found by an engine; the same words as the decision's freeze."""
+    return f"frozen, not rolled back: {unsafe}"
+
+
+def skipped(
+    plan: RollbackPlan, *, dry_run: bool, reason: str, frozen: str | None = None, issued_at: datetime.datetime
+) -> AppliedRollback:
+    """What apply returns when it sends nothing: `reason` says why, `frozen` when that is a freeze."""
+    return AppliedRollback(
+        plan=plan,
+        dry_run=dry_run,
+        patch=(),
+        issued_at=issued_at,
+        accepted_at=datetime.datetime.now(datetime.UTC),
+        skip_reason=reason,
+        frozen_reason=frozen,
+    )
+
+
 class RollbackEngine(Protocol):
     """Rolls one kind of workload back exactly as `kubectl rollout undo` does, with rollcheck's guard."""
 
     def plan(self, target: TargetRef, namespace: str, verified: Release, *, reason: str = "") -> RollbackPlan:
         """Read the workload and decide what to restore. Skips (with a reason) anything deployed after
-        `verified`; raises RollbackImpossible when kubectl would refuse (no history, paused)."""
+        `verified`, and freezes (skip_reason and frozen_reason) a workload that now declares rolling back
+        unsafe; raises RollbackImpossible when kubectl would refuse (no history, paused)."""
         ...
 
     def apply(self, plan: RollbackPlan, *, dry_run: bool) -> AppliedRollback:
-        """Check the workload is still as planned, then send the patch (server-side dry run with `dry_run`).
-        Raises Conflict if anything wrote the workload in between, Forbidden without the RBAC rights."""
+        """Check the workload is still as planned (and not declared unsafe to roll back since), then send the
+        patch (server-side dry run with `dry_run`). Raises Conflict if anything wrote the workload in between,
+        Forbidden without the RBAC rights."""
         ...
 
     def wait(self, plan: RollbackPlan, *, timeout: float) -> RolloutStatus:

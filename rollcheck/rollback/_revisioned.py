@@ -2,6 +2,8 @@
 automate the way the Deployment engine is.
 
 Beyond kubectl:
+- the freeze, asked again: a workload annotated `rollcheck.dev/rollback: unsafe` when the plan (or apply)
+  reads it is not rolled back, even if the annotation came after the run read the release;
 - the guard: a workload deployed again (its template is no longer the verified revision's) or recreated (uid
   changed) after the verified release is never rolled back: the plan is skipped with a reason. A scale moves
   the generation but not the revision, so it does not trip it;
@@ -43,6 +45,9 @@ from ._controller_revisions import guarded_revision_patch
 from ._controller_revisions import select_controller_revision
 from ._engine import AppliedRollback
 from ._engine import RollbackPlan
+from ._engine import freeze
+from ._engine import frozen_skip
+from ._engine import skipped
 from ._templates import ROLLED_BACK_AT
 from ._templates import ROLLED_BACK_FROM
 from ._templates import marker_annotations
@@ -89,9 +94,11 @@ class RevisionedRollback:
             patch_type=STRATEGIC_MERGE_PATCH,
             reason=reason,
             uid=metadata["uid"],
-            resource_version=metadata["resourceVersion"],
             current_template=template,
         )
+        unsafe = freeze(workload, target, namespace)
+        if unsafe is not None:
+            return dataclasses.replace(plan, skip_reason=frozen_skip(unsafe), frozen_reason=unsafe)
         changed = self._changed_since_verified(workload, plan.from_revision, verified)
         if changed is not None:
             return dataclasses.replace(plan, skip_reason=changed)
@@ -116,9 +123,7 @@ class RevisionedRollback:
     def apply(self, plan: RollbackPlan, *, dry_run: bool) -> AppliedRollback:
         now = _now()
         if plan.skip_reason is not None:
-            return AppliedRollback(
-                plan=plan, dry_run=dry_run, patch=(), issued_at=now, accepted_at=now, skip_reason=plan.skip_reason
-            )
+            return skipped(plan, dry_run=dry_run, reason=plan.skip_reason, frozen=plan.frozen_reason, issued_at=now)
         kind, name, namespace = self.kind.value, plan.target.name, plan.namespace
         issued_at = _now()
         markers = marker_annotations(
@@ -133,12 +138,14 @@ class RevisionedRollback:
                 return AppliedRollback(
                     plan=plan, dry_run=dry_run, patch=(), issued_at=issued_at, accepted_at=_now(), result=live
                 )
+            unsafe = freeze(live, plan.target, namespace)
+            if unsafe is not None:
+                log.warning("not rolling back %s %s/%s: %s", kind, namespace, name, unsafe)
+                return skipped(plan, dry_run=dry_run, reason=frozen_skip(unsafe), frozen=unsafe, issued_at=now)
             changed = _changed_since_plan(live, plan)
             if changed is not None:
                 log.warning("not rolling back %s %s/%s: %s", kind, namespace, name, changed)
-                return AppliedRollback(
-                    plan=plan, dry_run=dry_run, patch=(), issued_at=now, accepted_at=_now(), skip_reason=changed
-                )
+                return skipped(plan, dry_run=dry_run, reason=changed, issued_at=now)
             body = guarded_revision_patch(data, live["metadata"]["resourceVersion"], markers)
             try:
                 result = self.kube.patch_raw(kind, name, namespace, body, plan.patch_type, dry_run=dry_run)

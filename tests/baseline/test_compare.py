@@ -13,6 +13,9 @@ from scipy.stats import mannwhitneyu
 from rollcheck.measure import compare
 from rollcheck.measure import describe_comparison
 from rollcheck.measure import summarize
+from rollcheck.measure._baseline import significance_level
+from rollcheck.measure._baseline import smallest_p_value
+from rollcheck.measure._evidence import format_value
 from rollcheck.record import ComparisonOutcome
 from rollcheck.settings import Direction
 
@@ -31,8 +34,8 @@ def test_a_tiny_case_matches_hand_enumeration() -> None:
     result = compare([1.0, 2.0], [3.0, 4.0], direction=Direction.INCREASE, min_samples=2, **RULES)
     assert result.statistic == 4
     assert result.p_value == pytest.approx(u_of.count(4) / len(u_of))
-    # 1/6 is not below 0.05: two samples a side cannot show anything at 95% confidence.
-    assert result.outcome is ComparisonOutcome.PASSED
+    # 1/6 is not below 0.05: two samples a side cannot show anything at 95% confidence, so this is no pass.
+    assert result.outcome is ComparisonOutcome.INSUFFICIENT_DATA
 
 
 @pytest.mark.parametrize(
@@ -126,3 +129,90 @@ def test_summaries_and_bad_arguments() -> None:
         compare([1.0] * 5, [1.0, math.nan], direction=Direction.INCREASE, **RULES)
     with pytest.raises(ValueError, match=r"confidence must be between 0 and 1, exclusive, not 1\.0"):
         compare([1.0], [1.0], direction=Direction.INCREASE, confidence=1.0, tolerance=0.1)
+
+
+def _p_values(release_n: int, baseline_n: int, direction: Direction, values: range) -> tuple[list[float], list[float]]:
+    """scipy's p for every way to fill samples of these sizes from `values`: (tie-free ones, tied ones)."""
+    alternative = {Direction.INCREASE: "greater", Direction.DECREASE: "less", Direction.EITHER: "two-sided"}[direction]
+    free, tied = [], []
+    for pooled in itertools.product(values, repeat=release_n + baseline_n):
+        p = float(mannwhitneyu(pooled[:release_n], pooled[release_n:], alternative=alternative).pvalue)
+        (tied if len(set(pooled)) < len(pooled) else free).append(p)
+    return free, tied
+
+
+@pytest.mark.parametrize("direction", list(Direction))
+@pytest.mark.parametrize(("release_n", "baseline_n"), [(1, 1), (2, 2), (3, 2), (3, 3), (4, 3), (5, 5), (2, 9)])
+def test_the_smallest_p_value_is_the_smallest_scipy_gives_without_ties(
+    direction: Direction, release_n: int, baseline_n: int
+) -> None:
+    # Without ties only the ranks matter: every choice of the release's ranks, through scipy's own test.
+    n = release_n + baseline_n
+    alternative = {Direction.INCREASE: "greater", Direction.DECREASE: "less", Direction.EITHER: "two-sided"}[direction]
+    smallest = min(
+        float(mannwhitneyu(pick, [r for r in range(n) if r not in pick], alternative=alternative).pvalue)
+        for pick in itertools.combinations(range(n), release_n)
+    )
+    assert smallest_p_value(release_n, baseline_n, direction) == pytest.approx(smallest)
+    if n <= 16:  # scipy's exact method: the one extreme arrangement out of C(n, release_n)
+        one_sided = 1 / math.comb(n, release_n)
+        expected = min(1.0, 2 * one_sided) if direction is Direction.EITHER else one_sided
+        assert smallest == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("direction", list(Direction))
+@pytest.mark.parametrize(("release_n", "baseline_n"), [(1, 2), (2, 2), (3, 2), (3, 3)])
+def test_no_tied_samples_give_a_smaller_p_value_than_the_tied_bound(
+    direction: Direction, release_n: int, baseline_n: int
+) -> None:
+    # Ties switch scipy to the normal approximation, whose tie correction can go below the exact minimum
+    # (3 against 3: 0.023 with ties, 0.05 without): every sample filled from three values, through scipy.
+    _, tied = _p_values(release_n, baseline_n, direction, range(3))
+    assert min(tied) == pytest.approx(smallest_p_value(release_n, baseline_n, direction, ties=True))
+
+
+@pytest.mark.parametrize("direction", list(Direction))
+@pytest.mark.parametrize("n", [2, 3])
+def test_samples_too_small_to_ever_fail_are_insufficient_data_not_a_pass(direction: Direction, n: int) -> None:
+    # The most extreme distinct samples of each size: had the test been able to fail, these would fail it.
+    low, high = [float(i) for i in range(n)], [float(n + i) for i in range(n)]
+    baseline, release = (high, low) if direction is Direction.DECREASE else (low, high)
+    result = compare(baseline, release, direction=direction, min_samples=2, **RULES)
+    assert result.outcome is ComparisonOutcome.INSUFFICIENT_DATA
+    assert result.p_value is not None
+    assert result.p_value >= 0.05  # scipy's own p: it could not have failed
+    text = describe_comparison(result, "error ratio")
+    test = "two-sided" if direction is Direction.EITHER else f"one-sided, {direction.value}"
+    free, tied = smallest_p_value(n, n, direction), smallest_p_value(n, n, direction, ties=True)
+    # Two a side cannot fail even tied; three a side only tied (scipy's normal approximation), so these cannot.
+    samples, smallest = ("samples", min(free, tied)) if tied >= 0.05 else ("samples without ties", free)
+    assert f"the smallest p-value {n} release and {n} baseline {samples} can give is {format_value(smallest)}, " in text
+    assert f"not below 0.05 ({test})" in text
+    assert "too few samples for the test to ever fail" in text
+
+
+def test_p_equal_to_one_minus_confidence_is_not_significant() -> None:
+    # The exact one-sided p of 3 against 3, fully separated, is 1/20: not below 0.05, although in floating point
+    # 1 - 0.95 = 0.05000000000000004 is above it.
+    assert 1 - 0.95 > 1 / 20
+    assert significance_level(0.95) == 0.05
+    result = compare([1.0, 2.0, 3.0], [4.0, 5.0, 6.0], direction=Direction.INCREASE, min_samples=3, **RULES)
+    assert result.p_value == pytest.approx(1 / 20)
+    assert result.outcome is ComparisonOutcome.INSUFFICIENT_DATA
+
+
+def test_four_samples_a_side_can_fail_one_sided() -> None:
+    # 1 / C(8, 4) = 0.014 < 0.05: the smallest sizes at which the one-sided test can fail with both sides equal.
+    result = compare([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], direction=Direction.INCREASE, min_samples=2, **RULES)
+    assert result.outcome is ComparisonOutcome.FAILED
+
+
+def test_three_tied_samples_a_side_can_still_fail() -> None:
+    # A zero-error baseline against a constant error ratio: tied, so scipy's normal approximation, whose smallest
+    # p for 3 against 3 (0.023) is below 0.05, so the comparison judges; exact tie-free samples could not.
+    result = compare([0.0] * 3, [0.2] * 3, direction=Direction.INCREASE, min_samples=3, **RULES)
+    expected = mannwhitneyu([0.2] * 3, [0.0] * 3, alternative="greater")
+    assert result.p_value == pytest.approx(expected.pvalue)
+    assert result.outcome is ComparisonOutcome.FAILED
+    same = compare([0.0] * 3, [0.0] * 3, direction=Direction.INCREASE, min_samples=3, **RULES)
+    assert same.outcome is ComparisonOutcome.PASSED

@@ -6,7 +6,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
+
 from rollcheck import ExitCode
+from rollcheck.plugins._confirm import ConfirmPolicy
 
 FLAKY_ONCE = """
 import pytest
@@ -155,5 +158,41 @@ def test_a_bad_marker_is_a_usage_error_naming_the_value(run_checks: Any) -> None
     run = run_checks("import pytest\n@pytest.mark.rollcheck_confirm(reruns=-1)\ndef test_x():\n    pass\n")
     assert run.result.ret == ExitCode.USAGE_ERROR
     run.result.stderr.fnmatch_lines(
-        ["*test_checks.py::test_x: @pytest.mark.rollcheck_confirm: reruns=-1 must be a whole number, 0 or more*"]
+        ["*test_checks.py::test_x: @pytest.mark.rollcheck_confirm: reruns=-1 must be a whole number from 0 to 10*"]
     )
+
+
+@pytest.mark.parametrize(
+    ("marker", "problem"),
+    [
+        ("reruns=2000", "reruns=2000 must be a whole number from 0 to 10"),
+        ("reruns=11", "reruns=11 must be a whole number from 0 to 10"),
+        ("backoff=3600", "backoff=3600 must be a number of seconds from 0 to 60"),
+        ("backoff=float('inf')", "backoff=inf must be a number of seconds from 0 to 60"),
+    ],
+)
+def test_a_marker_asking_for_too_many_reruns_or_too_long_a_backoff_is_a_usage_error(
+    run_checks: Any, marker: str, problem: str
+) -> None:
+    run = run_checks(f"import pytest\n@pytest.mark.rollcheck_confirm({marker})\ndef test_x():\n    assert False\n")
+    assert run.result.ret == ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines([f"*test_checks.py::test_x: @pytest.mark.rollcheck_confirm: {problem}"])
+    assert not (run.path / "runs.log").exists() or "test_x" not in (run.path / "runs.log").read_text()
+
+
+def test_the_largest_allowed_marker_is_accepted(run_checks: Any) -> None:
+    run = run_checks("import pytest\n@pytest.mark.rollcheck_confirm(reruns=10, backoff=60)\ndef test_x():\n    pass\n")
+    assert run.result.ret == ExitCode.PASSED
+
+
+def test_run_wide_reruns_beyond_the_bound_are_a_usage_error(run_checks: Any) -> None:
+    run = run_checks("def test_x():\n    pass\n", "--rollcheck-confirm-reruns=2000")
+    assert run.result.ret == ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines(["*confirm_reruns=2000 (from *): must be a whole number from 0 to 10*"])
+
+
+def test_the_wait_before_a_rerun_doubles_up_to_a_minute_and_never_overflows() -> None:
+    policy = ConfirmPolicy(reruns=10, backoff=1.0)
+    assert [policy.delay(rerun) for rerun in range(1, 11)] == [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]
+    assert ConfirmPolicy(reruns=2000, backoff=60.0).delay(2000) == 60.0  # 60 * 2**1999 would overflow a float
+    assert ConfirmPolicy(reruns=1, backoff=0.0).delay(5) == 0.0

@@ -60,6 +60,32 @@ def test_insufficient_data_is_never_a_pass_or_a_fail() -> None:
     assert "never a pass" in result.reason
 
 
+@pytest.mark.parametrize("outcomes", [(U, F, N), (F,), (N, F)])
+def test_failed_whenever_judged_but_below_the_limits_is_inconclusive_not_passed(
+    outcomes: tuple[MeasurementOutcome, ...],
+) -> None:
+    result = analyse(series(*outcomes), RULES, ended=True)
+    assert (result.status, result.deciding_rule) == (AnalysisStatus.INCONCLUSIVE, "no-passed-measurement")
+    [check] = result.checks
+    assert (check.status, check.decided_at_round) == (AnalysisStatus.INCONCLUSIVE, None)
+    assert f"1 failed, {len(outcomes) - 1} could not judge, 0 passed of {len(outcomes)}" in check.reason
+    assert "below the failure-limit 3 and the consecutive-failure-limit 2" in check.reason
+    assert "not a pass" in check.reason
+    # The same measurements while the watch goes on are undecided: a later pass would still pass the check.
+    assert analyse(series(*outcomes), RULES, ended=False).status is AnalysisStatus.INCOMPLETE
+
+
+def test_never_judged_and_failed_whenever_judged_are_named_apart() -> None:
+    never = series(U, N, check="checks/test_latency.py::test_p99_latency")
+    failing = series(F, U)
+    result = analyse([*never, *failing], RULES, ended=True)
+    assert {c.check: c.deciding_rule for c in result.checks} == {
+        "checks/test_latency.py::test_p99_latency": "no-judged-measurement",
+        "checks/test_error_rate.py::test_error_rate": "no-passed-measurement",
+    }
+    assert "no measurement could judge" in result.checks[0].reason
+
+
 def test_watch_end_passes_a_check_within_every_limit() -> None:
     result = analyse(series(P, F, P, U, P), RULES, ended=True)
     assert (result.status, result.deciding_rule) == (AnalysisStatus.PASSED, "watch-elapsed")

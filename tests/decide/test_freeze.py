@@ -65,6 +65,32 @@ def test_a_custom_decision_to_roll_back_is_frozen_too() -> None:
     assert enforce_rollback_safety(custom, None) is custom
 
 
+@pytest.mark.parametrize("step", [Step.ROLL_BACK, Step.DRY_RUN])
+@pytest.mark.parametrize("treat_as_failed", [True, False])
+def test_a_custom_decision_that_would_act_is_frozen_whatever_treat_as_failed_says(
+    step: Step, treat_as_failed: bool
+) -> None:
+    # A hook may roll back a release it does not call failed (treat_as_failed=False); the freeze still holds.
+    custom = Decision(step, RollbackAction.ROLLED_BACK, "my policy rolls back on Fridays", treat_as_failed)
+    frozen = enforce_rollback_safety(custom, UNSAFE)
+    assert (frozen.step, frozen.action, frozen.treat_as_failed) == (Step.NOTHING, RollbackAction.FROZEN, True)
+    assert frozen.reason == f"my policy rolls back on Fridays; frozen, not rolled back: {UNSAFE}"
+    record = RollbackRecord(action=frozen.action, reason=frozen.reason)
+    assert exit_code(Verdict.PASSED, frozen, record, OnInconclusive.FAIL) is ExitCode.FAILED
+
+
+@pytest.mark.parametrize(
+    "custom",
+    [
+        Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, "all good", False),
+        Decision(Step.NOTHING, RollbackAction.NOT_NEEDED, "bad, but my policy leaves it", True),
+        Decision(Step.NOTHING, RollbackAction.DISABLED, "rollback off and nothing failed", False),
+    ],
+)
+def test_a_custom_decision_to_do_nothing_is_left_alone(custom: Decision) -> None:
+    assert enforce_rollback_safety(custom, UNSAFE) is custom
+
+
 @pytest.mark.parametrize(
     ("annotations", "expected"),
     [

@@ -130,6 +130,95 @@ def test_rollback_then_wait_restores_the_previous_revision(helm_release: HelmRel
     assert helm_release.image() == "rollcheck-demo:v1"
 
 
+def test_an_image_changed_outside_helm_after_verification_is_not_overwritten(
+    helm_release: HelmRelease, engine: HelmRollback
+) -> None:
+    helm_release.deploy("v1")
+    helm_release.deploy("v2")
+    verified = _verified(helm_release, engine)
+    # `kubectl set image` on the chart's Deployment after the checks: helm's revision does not move.
+    helm_release.localenv.run_kubectl(
+        "set", "image", f"deployment/{helm_release.name}", "app=rollcheck-demo:v3", "-n", helm_release.namespace
+    )
+    plan = engine.plan(*verified)
+    assert plan.skip_reason == (
+        f"helm release {helm_release.namespace}/{helm_release.name} runs rollcheck-demo:v2 → rollcheck-demo:v3 since "
+        "it was verified at revision 2: something changed its workloads outside helm (kubectl set image, say), and "
+        "helm rollback would overwrite that change"
+    )
+    applied = engine.apply(plan, dry_run=False)
+    assert (applied.skip_reason, applied.frozen_reason) == (plan.skip_reason, None)
+    assert [entry["revision"] for entry in helm_release.history()] == [1, 2]
+    assert helm_release.image() == "rollcheck-demo:v3"
+
+
+def test_an_image_changed_outside_helm_between_plan_and_apply_is_not_overwritten(
+    helm_release: HelmRelease, engine: HelmRollback
+) -> None:
+    helm_release.deploy("v1")
+    helm_release.deploy("v2")
+    plan = engine.plan(*_verified(helm_release, engine))
+    assert plan.skip_reason is None
+    helm_release.localenv.run_kubectl(
+        "set", "image", f"deployment/{helm_release.name}", "app=rollcheck-demo:v3", "-n", helm_release.namespace
+    )
+    applied = engine.apply(plan, dry_run=False)
+    assert applied.skip_reason is not None
+    assert "runs rollcheck-demo:v2 → rollcheck-demo:v3 since the rollback was planned" in applied.skip_reason
+    assert [entry["revision"] for entry in helm_release.history()] == [1, 2]
+
+
+def test_an_unsafe_annotation_added_after_the_release_was_read_freezes_the_rollback(
+    helm_release: HelmRelease, engine: HelmRollback
+) -> None:
+    helm_release.deploy("v1")
+    helm_release.deploy("v2")
+    target, namespace, verified = _verified(helm_release, engine)
+    assert verified.rollback_unsafe is None
+    # A migration job marks the chart's Deployment during the checks, after the run read the release.
+    helm_release.localenv.run_kubectl(
+        "annotate", f"deployment/{helm_release.name}", "-n", namespace, "rollcheck.dev/rollback=unsafe",
+        "rollcheck.dev/rollback-unsafe-reason=migration 0042",
+    )  # fmt: skip
+    plan = engine.plan(target, namespace, verified)
+    unsafe = (
+        f"deployment/{helm_release.name} in {namespace} declares rolling back unsafe (rollcheck.dev/rollback=unsafe; "
+        "rollcheck.dev/rollback-unsafe-reason: migration 0042)"
+    )
+    assert (plan.frozen_reason, plan.skip_reason) == (unsafe, f"frozen, not rolled back: {unsafe}")
+    applied = engine.apply(plan, dry_run=False)
+    assert (applied.frozen_reason, applied.skip_reason) == (unsafe, plan.skip_reason)
+    assert [entry["revision"] for entry in helm_release.history()] == [1, 2]
+    assert helm_release.image() == "rollcheck-demo:v2"
+
+
+def test_a_helm_rollback_stopped_at_its_timeout_is_an_unknown_outcome(
+    helm_release: HelmRelease, helm_binary: Path, rollcheck_kube: Kube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    helm_release.deploy("v1")
+    helm_release.deploy("v2")
+    # A helm that outlives its own --timeout cannot be made on demand, so the helm executable (rollcheck's
+    # --helm seam) is a wrapper: every command is the real helm, and `rollback` is the real rollback followed by
+    # a hang, so rollcheck has to stop helm after the rollback was in fact applied.
+    wrapper = tmp_path / "helm"
+    wrapper.write_text(f'#!/bin/sh\n"{helm_binary}" "$@" || exit $?\nif [ "$1" = rollback ]; then exec sleep 60; fi\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr("rollcheck.helm._client._ROLLBACK_SLACK", 1.0)  # helm gets timeout + 1 s, not + 30 s
+    engine = HelmRollback(
+        rollcheck_kube, Helm(binary=str(wrapper), kubeconfig=helm_release.localenv.kubeconfig), timeout=2
+    )
+    plan = engine.plan(*_verified(helm_release, engine))
+    with pytest.raises(RollbackError) as raised:
+        engine.apply(plan, dry_run=False)
+    assert str(raised.value) == (
+        f"helm rollback of helm release {helm_release.namespace}/{helm_release.name} to revision 1 did not finish its "
+        "conversation with the cluster, so whether it was applied is unknown; check `helm history` (helm rollback "
+        f"{helm_release.namespace}/{helm_release.name} 1: helm did not finish within 3s and was stopped)"
+    )
+    # Not a failure to claim: helm had written revision 3, the rollback to 1.
+    assert [entry["description"] for entry in helm_release.history()][-1] == "Rollback to 1"
+
+
 def test_engine_for_a_helm_target_needs_the_helm_cli(rollcheck_kube: Kube, helm: Helm) -> None:
     assert isinstance(engine_for(TargetKind.HELM, rollcheck_kube, helm=helm), HelmRollback)
     with pytest.raises(ValueError, match="needs the helm CLI"):

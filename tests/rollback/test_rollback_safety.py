@@ -220,3 +220,62 @@ def test_without_patch_rights_the_apply_is_forbidden(
     assert message.startswith(f"patch deployment {releases.namespace}/locked: 403 Forbidden: ")
     assert f'User "{user}" cannot patch resource "deployments" in API group "apps"' in message
     assert image(rollcheck_kube, releases.namespace, "locked") == "rollcheck-demo:v2"
+
+
+UNSAFE = {
+    "rollcheck.dev/rollback": "unsafe",
+    "rollcheck.dev/rollback-unsafe-reason": "migration 0042 ran while the checks did",
+}
+
+
+def test_an_unsafe_annotation_added_after_the_release_was_read_freezes_the_rollback(
+    releases: Releases, rollcheck_kube: Kube
+) -> None:
+    target = two_revisions(releases, "late-freeze")
+    verified = read_release(rollcheck_kube, target, releases.namespace)
+    assert verified.rollback_unsafe is None  # the run read a release that allowed rolling back
+    # A migration job marks the release during the checks, after the run read it.
+    releases.apps.patch_namespaced_deployment("late-freeze", releases.namespace, {"metadata": {"annotations": UNSAFE}})
+    engine = engine_for(TargetKind.DEPLOYMENT, rollcheck_kube)
+
+    plan = engine.plan(target, releases.namespace, verified, reason="p99 1.2s > 0.5s")
+    applied = engine.apply(plan, dry_run=False)
+
+    unsafe = (
+        f"deployment/late-freeze in {releases.namespace} declares rolling back unsafe (rollcheck.dev/rollback=unsafe; "
+        "rollcheck.dev/rollback-unsafe-reason: migration 0042 ran while the checks did)"
+    )
+    assert (plan.frozen_reason, plan.skip_reason) == (unsafe, f"frozen, not rolled back: {unsafe}")
+    assert (applied.frozen_reason, applied.skip_reason, applied.patch) == (unsafe, plan.skip_reason, ())
+    assert image(rollcheck_kube, releases.namespace, "late-freeze") == "rollcheck-demo:v2"
+    assert (
+        ROLLBACK_REASON
+        not in rollcheck_kube.get_raw("deployment", "late-freeze", releases.namespace)["metadata"]["annotations"]
+    )
+
+
+def test_an_unsafe_annotation_added_between_plan_and_apply_freezes_the_rollback(
+    releases: Releases, rollcheck_kube: Kube
+) -> None:
+    target = two_revisions(releases, "freeze-in-apply")
+    plan = plan_for(rollcheck_kube, releases, target)
+    releases.apps.patch_namespaced_deployment(
+        "freeze-in-apply", releases.namespace, {"metadata": {"annotations": {"rollcheck.dev/rollback": "maybe"}}}
+    )
+
+    applied = engine_for(TargetKind.DEPLOYMENT, rollcheck_kube).apply(plan, dry_run=False)
+
+    assert plan.skip_reason is None
+    assert applied.frozen_reason is not None
+    assert "'maybe', which is neither 'safe' nor 'unsafe'" in applied.frozen_reason
+    assert applied.skip_reason == f"frozen, not rolled back: {applied.frozen_reason}"
+    assert image(rollcheck_kube, releases.namespace, "freeze-in-apply") == "rollcheck-demo:v2"
+
+
+def test_a_safe_annotation_does_not_freeze(releases: Releases, rollcheck_kube: Kube) -> None:
+    target = two_revisions(releases, "declared-safe")
+    releases.apps.patch_namespaced_deployment(
+        "declared-safe", releases.namespace, {"metadata": {"annotations": {"rollcheck.dev/rollback": "safe"}}}
+    )
+    plan = plan_for(rollcheck_kube, releases, target)
+    assert (plan.skip_reason, plan.frozen_reason, plan.to_version) == (None, None, "v1")

@@ -12,6 +12,7 @@ from localenv_support import LocalEnv
 from revisioned_workloads import KINDS
 from revisioned_workloads import Workloads
 from rollcheck import Conflict
+from rollcheck.kube import MERGE_PATCH
 from rollcheck.kube import Kube
 from rollcheck.kube import read_release
 from rollcheck.rollback import ROLLBACK_REASON
@@ -179,3 +180,29 @@ def test_dry_run_is_server_side_and_changes_nothing(
     assert stored["spec"]["template"]["spec"]["containers"][0]["image"] == "rollcheck-demo:v2"
     assert stored["metadata"]["generation"] == generation
     assert ROLLBACK_REASON not in (stored["metadata"].get("annotations") or {})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_unsafe_annotation_added_after_the_release_was_read_freezes_the_rollback(
+    kind: TargetKind, workloads: Workloads, request: pytest.FixtureRequest
+) -> None:
+    target = two_revisions(workloads, kind, request)
+    verified = read_release(workloads.kube, target, workloads.namespace)
+    assert verified.rollback_unsafe is None
+    # A migration job marks the release during the checks, after the run read it.
+    annotations = {"rollcheck.dev/rollback": "unsafe", "rollcheck.dev/rollback-unsafe-reason": "migration 0042"}
+    patch = {"metadata": {"annotations": annotations}}
+    workloads.kube.patch_raw(kind.value, target.name, workloads.namespace, patch, MERGE_PATCH)
+    engine = engine_for(kind, workloads.kube)
+
+    plan = engine.plan(target, workloads.namespace, verified, reason="p99 > 0.5s")
+    applied = engine.apply(plan, dry_run=False)
+
+    unsafe = (
+        f"{target} in {workloads.namespace} declares rolling back unsafe (rollcheck.dev/rollback=unsafe; "
+        "rollcheck.dev/rollback-unsafe-reason: migration 0042)"
+    )
+    assert (plan.frozen_reason, plan.skip_reason) == (unsafe, f"frozen, not rolled back: {unsafe}")
+    assert (applied.frozen_reason, applied.skip_reason, applied.patch) == (unsafe, plan.skip_reason, ())
+    assert workloads.image(target) == "rollcheck-demo:v2"
+    assert ROLLBACK_REASON not in (workloads.get(target)["metadata"].get("annotations") or {})
