@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import TextIO
 
 from .._errors import RollcheckError
@@ -48,13 +49,13 @@ from ._admission import Event
 from ._alerts import Alert
 from ._alerts import AlertTarget
 from ._config import ServeConfig
-from ._guards import LiveState
-from ._guards import read_live
-from ._guards import reason_to_skip
 from ._metrics import ServeMetrics
 from ._suite import SuiteOutcome
 from ._suite import SuiteResult
 from ._suite import run_suite
+
+if TYPE_CHECKING:
+    from ._guards import LiveState
 
 __all__ = ["EventDesk"]
 
@@ -188,6 +189,8 @@ class EventDesk:
         checks = [alert_check]
         skip = None
         if verified is not None and live is not None:
+            from ._guards import reason_to_skip  # with the Kubernetes client: not at `rollcheck --version`
+
             skip = reason_to_skip(alert, verified, live, cooldown=self.config.cooldown, now=_now())
         # The alert is the failed check; a verification suite, when configured, has the last word on it.
         verdict = Verdict.FAILED
@@ -278,6 +281,7 @@ def _read_release(settings: Settings) -> tuple[Release | None, LiveState | None,
     from ..helm import Helm
     from ..helm import read_target_release
     from ..kube import connect
+    from ._guards import read_live
 
     assert settings.target is not None
     helm = Helm(binary=settings.helm, kubeconfig=settings.kubeconfig, context=settings.context)
