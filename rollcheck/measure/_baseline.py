@@ -19,6 +19,7 @@ Pure: no I/O, no pytest. scipy is imported on first use, so runs without a basel
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
@@ -134,18 +135,16 @@ def compare(
     _check_samples(baseline, "baseline")
     _check_samples(canary, "release")
     base, new = summarize(baseline), summarize(canary)
+    judged = functools.partial(
+        Comparison,
+        baseline=base,
+        canary=new,
+        direction=direction.value,
+        confidence=confidence,
+        tolerance=tolerance,
+    )
     if base.n < max(min_samples, 1) or new.n < max(min_samples, 1):
-        return Comparison(
-            baseline=base,
-            canary=new,
-            statistic=None,
-            p_value=None,
-            effect_size=None,
-            direction=direction.value,
-            confidence=confidence,
-            tolerance=tolerance,
-            outcome=ComparisonOutcome.INSUFFICIENT_DATA,
-        )
+        return judged(statistic=None, p_value=None, effect_size=None, outcome=ComparisonOutcome.INSUFFICIENT_DATA)
     from scipy.stats import mannwhitneyu
 
     result = mannwhitneyu(
@@ -160,29 +159,12 @@ def compare(
     if smallest_p_value(new.n, base.n, direction, ties=_has_ties(baseline, canary)) >= alpha:
         # The test cannot fail with samples this small, so its "pass" would say nothing: U and p are kept
         # (describe_comparison explains from them), but the outcome is insufficient data.
-        return Comparison(
-            baseline=base,
-            canary=new,
-            statistic=statistic,
-            p_value=p_value,
-            effect_size=effect,
-            direction=direction.value,
-            confidence=confidence,
-            tolerance=tolerance,
-            outcome=ComparisonOutcome.INSUFFICIENT_DATA,
-        )
-    failed = p_value < alpha and _worse(effect, direction, tolerance)
-    return Comparison(
-        baseline=base,
-        canary=new,
-        statistic=statistic,
-        p_value=p_value,
-        effect_size=effect,
-        direction=direction.value,
-        confidence=confidence,
-        tolerance=tolerance,
-        outcome=ComparisonOutcome.FAILED if failed else ComparisonOutcome.PASSED,
-    )
+        outcome = ComparisonOutcome.INSUFFICIENT_DATA
+    elif p_value < alpha and _worse(effect, direction, tolerance):
+        outcome = ComparisonOutcome.FAILED
+    else:
+        outcome = ComparisonOutcome.PASSED
+    return judged(statistic=statistic, p_value=p_value, effect_size=effect, outcome=outcome)
 
 
 def _percent(effect: float | None) -> str:
