@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 4
 SCENARIO_WORKERS ?= 4
 SCENARIO_ARGS ?=
 
@@ -55,9 +56,12 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 # Every test, including those on the local environment (started here, or reused if it is up).
-# The scenario corpus runs as its own session: its scenarios mostly wait, so they run side by side.
+# Most tests wait on the cluster rather than compute, so they run on TEST_WORKERS xdist workers; the tests that
+# restart shared components (`disruptive`) or bound wall-clock times (`timing`) then run alone. The scenario
+# corpus runs as its own session: its scenarios mostly wait, so they run side by side.
 test: deps lint typecheck localenv
-	$(PY) -m pytest --ignore=tests/scenarios $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/scenarios -m "not disruptive and not timing" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/scenarios -m "disruptive or timing" $(PYTEST_ARGS)
 	$(PY) -m pytest tests/scenarios -n $(SCENARIO_WORKERS) $(SCENARIO_ARGS)
 
 # Good releases under noise and bad releases, each judged by `rollcheck run --watch` on the local environment;

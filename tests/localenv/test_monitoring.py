@@ -110,6 +110,8 @@ def alert_receiver(localenv: LocalEnv) -> Iterator[list[tuple[str | None, dict[s
     server.server_close()
 
 
+# Alertmanager delivers to one fixed receiver port, so the tests that listen on it share an xdist worker.
+@pytest.mark.xdist_group("alert_receiver_port")
 def test_alert_rule_fires_and_alertmanager_delivers_the_webhook(
     releases: Releases, localenv: LocalEnv, alert_receiver: list[tuple[str | None, dict[str, Any]]]
 ) -> None:

@@ -31,6 +31,8 @@ from localenv_support import free_port
 from rollcheck_runs import Scenario
 
 ROLLCHECK = Path(sys.executable).parent / "rollcheck"
+# The release degrades a fixed time after its checks started, so the checks must finish before it does.
+pytestmark = pytest.mark.timing
 
 
 def _port_free(port: int) -> bool:
@@ -117,6 +119,8 @@ def _active_alert(localenv: LocalEnv, name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+# Alertmanager delivers to one fixed receiver port, so the tests that listen on it share an xdist worker.
+@pytest.mark.xdist_group("alert_receiver_port")
 def test_alertmanager_delivers_and_the_degraded_release_is_rolled_back_once(
     localenv: LocalEnv,
     releases: Releases,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
 from kubernetes import client
 
 from rollcheck import ExitCode
@@ -14,6 +15,8 @@ INTERVAL_S = 5
 SCRAPE_S = 1  # the local Prometheus scrapes every second
 # The round's own queries, the decision and the rollback's read-and-PATCH, on a shared 2-core machine.
 SLACK_S = 3
+# The rollback must come within one interval of the fault, so the test runs without neighbours.
+pytestmark = pytest.mark.timing
 
 
 def _time(text: str) -> datetime.datetime:

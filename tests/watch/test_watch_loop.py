@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from rollcheck import ExitCode
+
+# The rounds are seconds apart and the tests bound when the watch stops, so they run without neighbours.
+pytestmark = pytest.mark.timing
 
 # A metric check whose error rate goes bad from its FLIP_AT-th measurement on; it counts its measurements in a
 # file, since each round is a new call of the same test. A health check beside it counts its runs the same way.
