@@ -3,7 +3,9 @@ quote what is in them (tokens, keys)."""
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from pathlib import Path
 
 import yaml
@@ -70,3 +72,16 @@ def load_kubeconfig(
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         # Malformed entries (bad base64, wrong types): the library's message may quote the value, so name the type.
         raise KubeconfigError(f"{where}: could not be loaded ({type(error).__name__})") from None
+    if not configuration.verify_ssl:
+        _warn_once(
+            f"{where} sets insecure-skip-tls-verify: the API server's certificate is not checked, so anyone in "
+            "between could read the credentials sent to it and act as the cluster"
+        )
+
+
+@functools.cache
+def _warn_once(text: str) -> None:
+    """On stderr, once per process: a run connects several times (preflight, checks, rollback, Event), and the
+    warning belongs in the output whether it runs under pytest or serve, where no logging is set up."""
+    sys.stderr.write(f"rollcheck: warning: {text}\n")
+    sys.stderr.flush()

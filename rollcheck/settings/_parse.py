@@ -216,7 +216,11 @@ def parse_bool(raw: object) -> bool:
 
 
 def parse_path(raw: object) -> Path:
-    return Path(parse_text(raw)).expanduser()
+    text = parse_text(raw)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # `~name` for a user who does not exist (or no home directory at all)
+        raise ValueError(f"starts with {text.split('/', 1)[0]}, but there is no such user's home directory") from None
 
 
 def parse_url(raw: object) -> str:
