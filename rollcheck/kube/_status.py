@@ -18,6 +18,7 @@ from typing import Any
 
 from .._errors import ClusterUnavailable
 from .._errors import KubernetesError
+from .._errors import RollcheckError
 from .._errors import truncate
 from ..target import TargetKind
 from ..target import TargetRef
@@ -235,7 +236,7 @@ def wait_for_rollout(
             if isinstance(error, KubernetesError) and error.status not in (410, 429) and error.status < 500:
                 raise
             if time.monotonic() + _RECONNECT_PAUSE >= deadline:
-                return _timed_out(status, timeout)
+                return _timed_out(status, timeout, unread_because=error)
             log.info("watch of %s %s/%s interrupted; re-listing: %s", kind.value, namespace, target.name, error)
             time.sleep(_RECONNECT_PAUSE)
 
@@ -267,5 +268,8 @@ def pod_problems(pod: Mapping[str, Any]) -> list[PodProblem]:
     return problems
 
 
-def _timed_out(last: RolloutStatus, timeout: float) -> RolloutStatus:
-    return RolloutStatus(False, False, truncate(f"timed out after {timeout:g}s: {last.message}"))
+def _timed_out(last: RolloutStatus, timeout: float, *, unread_because: RollcheckError | None = None) -> RolloutStatus:
+    """The wait ran out. When it ends on a failed read, that failure is the news: the last status seen may be
+    old or only the initial "waiting for", and would hide that the API server never answered."""
+    reason = f"; the last attempt to read it failed: {unread_because}" if unread_because is not None else ""
+    return RolloutStatus(False, False, truncate(f"timed out after {timeout:g}s: {last.message}{reason}", limit=500))
