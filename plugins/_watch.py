@@ -28,10 +28,10 @@ from rollcheck.decide import analyse
 from rollcheck.decide import describe_watch
 from rollcheck.record import CheckOutcome
 from rollcheck.record import CheckResult
-from rollcheck.record._model import AnalysisMeasurement
-from rollcheck.record._model import AnalysisRecord
-from rollcheck.record._model import AnalysisStatus
-from rollcheck.record._model import MeasurementOutcome
+from rollcheck.record._analysis import AnalysisMeasurement
+from rollcheck.record._analysis import AnalysisRecord
+from rollcheck.record._analysis import AnalysisStatus
+from rollcheck.record._analysis import MeasurementOutcome
 from rollcheck.settings import Settings
 from rollcheck.settings import format_duration
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..record._model import AnalysisMeasurement
-from ..record._model import AnalysisStatus
-from ..record._model import MeasurementOutcome
+from ..record._analysis import AnalysisMeasurement
+from ..record._analysis import AnalysisStatus
+from ..record._analysis import MeasurementOutcome
 from ..settings._model import Settings
 from ..settings._parse import format_duration
 

@@ -25,9 +25,9 @@ import statistics
 from collections.abc import Sequence
 from typing import Literal
 
-from ..record._model import Comparison
-from ..record._model import ComparisonOutcome
-from ..record._model import SampleSummary
+from ..record._comparison import Comparison
+from ..record._comparison import ComparisonOutcome
+from ..record._comparison import SampleSummary
 from ..settings._model import Direction
 from ._evidence import format_value
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 
 from .._errors import InsufficientData
-from ..record._model import Comparison
+from ..record._comparison import Comparison
 from ..record._model import Measurement
 from ..settings._model import Settings
 from ._prom import Prom

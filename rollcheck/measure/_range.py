@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 
 from .._errors import InsufficientData
-from ..record._model import Comparison
-from ..record._model import ComparisonOutcome
+from ..record._comparison import Comparison
+from ..record._comparison import ComparisonOutcome
 from ..settings._model import Direction
 from ..settings._model import Settings
 from ._baseline import compare

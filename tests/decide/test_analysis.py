@@ -9,9 +9,9 @@ import pytest
 
 from rollcheck.decide import AnalysisRules
 from rollcheck.decide import analyse
-from rollcheck.record._model import AnalysisMeasurement
-from rollcheck.record._model import AnalysisStatus
-from rollcheck.record._model import MeasurementOutcome
+from rollcheck.record._analysis import AnalysisMeasurement
+from rollcheck.record._analysis import AnalysisStatus
+from rollcheck.record._analysis import MeasurementOutcome
 
 P, F, U, N = (
     MeasurementOutcome.PASSED,
