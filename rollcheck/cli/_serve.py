@@ -17,6 +17,7 @@ from ..serve import Listen
 from ..serve import ServeConfig
 from ..serve import build_server
 from ..serve import load_token
+from ..serve import preload
 from ..settings import OPTIONS_BY_NAME
 from ..settings import find_config_file
 from ..settings import parse_duration
@@ -130,6 +131,8 @@ def serve(arguments: argparse.Namespace, out: Output, err: Output) -> int:
         err.warning("--no-auth: anyone who can reach this port can trigger rollbacks")
     if config.listen.host not in {"127.0.0.1", "::1", "localhost"} and config.token is None:
         err.warning(f"listening on {config.listen.host} without authentication")
+    # The first alert must not wait for the Kubernetes client to load, and full collections must not walk it.
+    preload()
     try:
         server = build_server(config, sys.stderr)
     except OSError as error:

@@ -22,6 +22,7 @@ from ._flagger import parse_flagger
 from ._http import ReceiverServer
 from ._http import build_server
 from ._metrics import ServeMetrics
+from ._preload import preload
 from ._suite import SuiteOutcome
 from ._suite import SuiteResult
 from ._suite import run_suite
@@ -43,6 +44,7 @@ __all__ = [
     "load_token",
     "parse_alertmanager",
     "parse_flagger",
+    "preload",
     "resolve_target",
     "run_suite",
 ]
