@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -31,13 +32,21 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
+@functools.cache
+def _system_trust() -> ssl.SSLContext:
+    """httpx's verifying context on its CA bundle, built once per process: building one takes 0.1 s or more,
+    and a suite that checks a hundred workloads builds a client for each."""
+    return httpx.create_ssl_context()
+
+
 def _verify(settings: Settings) -> ssl.SSLContext | bool:
     if not settings.tls_verify:
         return False
     if settings.ca_file is not None:
-        # An SSLContext rather than a path: httpx 0.28 deprecates verify=<path>.
+        # An SSLContext rather than a path: httpx 0.28 deprecates verify=<path>. Not cached, so a CA file
+        # rotated under a long-running `rollcheck serve` is read again.
         return ssl.create_default_context(cafile=str(settings.ca_file))
-    return True
+    return _system_trust()
 
 
 def http_client(settings: Settings) -> httpx.Client:

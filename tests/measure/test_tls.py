@@ -18,6 +18,7 @@ from rollcheck.measure import Prometheus
 from rollcheck.measure import http_client
 from rollcheck.measure import probe_health
 from rollcheck.measure import redact_url
+from rollcheck.measure._http import _verify
 from rollcheck.settings import Settings
 from rollcheck_localenv.pki import create_ca
 from rollcheck_localenv.pki import issue
@@ -86,3 +87,11 @@ def test_prometheus_client_verifies_certificates(https_server: tuple[str, Path])
 )
 def test_redact_url_drops_credentials_query_and_fragment(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_clients_share_one_system_trust_context_but_read_a_ca_file_each_time(https_server: tuple[str, Path]) -> None:
+    # A fan-out suite builds a client per workload; building the default context each time cost 0.1 s apiece.
+    _, ca_file = https_server
+    assert _verify(Settings()) is _verify(Settings(base_url="https://other.example"))
+    assert _verify(Settings(ca_file=ca_file)) is not _verify(Settings(ca_file=ca_file))
+    assert _verify(Settings(tls_verify=False)) is False
