@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -57,10 +58,47 @@ def run_timed(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], time
     return Timed(seconds, usage.ru_maxrss / 1024, process.returncode, output)
 
 
+# Runs argv[2:] as its child and writes the child's wall seconds and peak RSS (KiB) to the file argv[1]. The
+# child dies with the reaper (PR_SET_PDEATHSIG), so run_timed's kill on timeout stops both.
+_REAPER = """
+import ctypes, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    ctypes.CDLL(None).prctl(1, 9)
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{time.perf_counter() - started} {usage.ru_maxrss}")
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def run_measured(
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], measurements: Path, timeout: float = 300
+) -> Timed:
+    """run_timed, with the command's own peak RSS and wall time. wait4 on a child we spawn reports at least our
+    own peak RSS (the kernel carries the high-water mark of the memory the child was spawned from across exec),
+    so the command runs under a small Python reaper instead, whose footprint (about 10 MB) is the floor."""
+    timed = run_timed([sys.executable, "-c", _REAPER, str(measurements), *command], cwd=cwd, env=env, timeout=timeout)
+    seconds, peak_kib = measurements.read_text().split()
+    return Timed(float(seconds), int(peak_kib) / 1024, timed.returncode, timed.output)
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment a CI job would give a child: no ROLLCHECK_* or PYTEST_* from the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROLLCHECK_", "PYTEST_"))}
     env.update(extra)
+    return env
+
+
+def compiled_env(bytecode_cache: Path, **extra: str) -> dict[str, str]:
+    """clean_env, with Python's bytecode cached in `bytecode_cache`, as an installed package has it. Without
+    (PYTHONDONTWRITEBYTECODE in the caller's environment), every run compiled rollcheck's modules, and pytest
+    rewrote the plugins' asserts, again: seconds a team's CI does not spend."""
+    env = clean_env(**extra, PYTHONPYCACHEPREFIX=str(bytecode_cache))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -4,6 +4,7 @@ in the same run (the machines are shared and noisy, so a single figure or a figu
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,27 @@ class Series:
     def show(self) -> str:
         low, high = min(self.samples), max(self.samples)
         return f"{_number(self.median)} {self.unit} [{_number(low)}-{_number(high)}]"
+
+
+@dataclass(frozen=True)
+class Percentile(Series):
+    """One percentile over every sample of a single long run (thousands of requests), not a median over repeats.
+    `median` is what a Row's goal is held to, so here it answers the percentile; `show` says which it is."""
+
+    percent: float = 50.0
+    """Which percentile, 0-100."""
+
+    @property
+    def median(self) -> float:
+        ranked = sorted(self.samples)
+        # Nearest rank: the smallest sample with at least `percent`% of the samples at or below it.
+        rank = max(1, math.ceil(self.percent / 100 * len(ranked)))
+        return ranked[rank - 1]
+
+    def show(self) -> str:
+        low, high = min(self.samples), max(self.samples)
+        figure = f"p{self.percent:g} {_number(self.median)} {self.unit}"
+        return f"{figure} of {len(self.samples)} [{_number(low)}-{_number(high)}]"
 
 
 @dataclass(frozen=True)
@@ -59,11 +81,19 @@ def ratio_row(name: str, subject: Series, peer_name: str, peer: Series, *, at_mo
     return Row(name, subject, peer_name, peer, goal=f"≤ {at_most:g}x", met=row.ratio <= at_most)
 
 
-def absolute_row(name: str, subject: Series, *, below: float | None = None) -> Row:
-    """An absolute figure, held to `below` (in the series' unit) when given."""
+def absolute_row(name: str, subject: Series, *, below: float | None = None, at_least: float | None = None) -> Row:
+    """An absolute figure, held to `below` or `at_least` (in the series' unit) when given."""
+    if at_least is not None:
+        return Row(name, subject, goal=f"≥ {_number(at_least)} {subject.unit}", met=subject.median >= at_least)
     if below is None:
         return Row(name, subject)
     return Row(name, subject, goal=f"< {_number(below)} {subject.unit}", met=subject.median < below)
+
+
+def exact_row(name: str, subject: Series, *, equal: float) -> Row:
+    """A count that must be exactly `equal` in every sample, not just in the median."""
+    met = all(sample == equal for sample in subject.samples)
+    return Row(name, subject, goal=f"= {_number(equal)} each", met=met)
 
 
 def render(rows: Sequence[Row]) -> str:

@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _fanout
 import _rollback
 import _runs
+import _serve_load
 from _cluster import Cluster
 from _cluster import wait_until
 from _stats import Row
@@ -55,6 +57,8 @@ def main() -> int:
         "overhead": lambda: _runs.plugin_overhead(repeats, workdir),
         "startup": passing_release(lambda ns, url: _runs.startup(repeats, workdir, url)),
         "history": lambda: _rollback.long_history_rollback(cluster, repeats),
+        "fanout": lambda: _fanout.fan_out(cluster, repeats, workdir),
+        "serve": lambda: _serve_load.serve_under_load(cluster, workdir),
     }
     unknown = set(options.only) - set(groups)
     if unknown:
