@@ -4,7 +4,11 @@ decision latency inside a run, and a Deployment with a long history."""
 from __future__ import annotations
 
 import datetime
+import functools
 import json
+import logging
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,9 +23,20 @@ from _stats import Series
 from _stats import absolute_row
 from _stats import ratio_row
 
-from rollcheck.kube import connect
+from rollcheck import ExitCode
+from rollcheck.act import SessionConnection
+from rollcheck.act import carry_out
+from rollcheck.decide import decide
 from rollcheck.kube import read_release
-from rollcheck.rollback import engine_for
+from rollcheck.record import CiContext
+from rollcheck.record import ReleaseSummary
+from rollcheck.record import RollbackAction
+from rollcheck.record import RollbackRecord
+from rollcheck.record import RunRecord
+from rollcheck.record import Timings
+from rollcheck.record import Verdict
+from rollcheck.record._json import write_report_safely
+from rollcheck.settings import Settings
 from rollcheck.target import Release
 from rollcheck.target import TargetRef
 
@@ -32,8 +47,9 @@ def test_the_release_is_bad():
 
 
 def in_session_rollback(cluster: Cluster, repeats: int) -> list[Row]:
-    """From the decision to the PATCH accepted, as `rollcheck run` does it after a failed verdict (connect, plan,
-    guard, patch), against a twin Deployment undone by `kubectl rollout undo` in the same cluster."""
+    """From the decision to the PATCH accepted, as `rollcheck run` does it after a failed verdict: carry_out on
+    the session's connection, open since the release was read (plan: reads and guard; apply: the guarded PATCH),
+    against a twin Deployment undone by `kubectl rollout undo` in the same cluster."""
     with cluster.namespace("bench-undo") as namespace:
         rollcheck_ms, kubectl_ms = _undo_pairs(cluster, namespace, repeats, deploy_replicas=1)
     return [
@@ -57,7 +73,7 @@ def long_history_rollback(cluster: Cluster, repeats: int, *, old_revisions: int 
             for name in ("subject", "twin"):
                 cluster.set_version(namespace, name, f"h{revision}")
             for name in ("subject", "twin"):
-                wait_until(lambda name=name: cluster.settled(namespace, name), what=f"revision {revision} of {name}")
+                wait_until(functools.partial(cluster.settled, namespace, name), what=f"revision {revision} of {name}")
         replicasets = len(cluster.apps.list_namespaced_replica_set(namespace).items)
         rollcheck_ms, kubectl_ms = _undo_pairs(cluster, namespace, repeats, deploy_replicas=None)
     return [
@@ -80,6 +96,13 @@ def _undo_pairs(
         for name in ("subject", "twin"):
             cluster.deploy(namespace, name, "v1", replicas=deploy_replicas)
     target = TargetRef.parse("deployment/subject")
+    settings = Settings(
+        target=target,
+        namespace=namespace,
+        kubeconfig=cluster.kubeconfig,
+        rollout_timeout=60,
+        report_dir=Path(tempfile.mkdtemp(prefix="rollcheck-bench-undo-")),
+    )
     ours: list[float] = []
     theirs: list[float] = []
     # One untimed round first: in a real run the client is already loaded when the verdict comes.
@@ -88,18 +111,21 @@ def _undo_pairs(
         for name in ("subject", "twin"):
             cluster.set_version(namespace, name, version)
         for name in ("subject", "twin"):
-            wait_until(lambda name=name: cluster.settled(namespace, name), what=f"{name} at {version}")
+            wait_until(functools.partial(cluster.settled, namespace, name), what=f"{name} at {version}")
         before = {name: cluster.image(namespace, name) for name in ("subject", "twin")}
-        with connect(kubeconfig=cluster.kubeconfig, context=None) as kube:
-            verified = read_release(kube, target, namespace)  # read at the start of the session, not timed
-
-        # Alternate who goes first, so neither always meets a cluster still busy with the other's rollback.
-        if round_number % 2 == 0:
-            rollcheck_ms = _rollcheck_undo(cluster, namespace, target, verified)
-            kubectl_ms = _kubectl_undo(cluster, namespace)
-        else:
-            kubectl_ms = _kubectl_undo(cluster, namespace)
-            rollcheck_ms = _rollcheck_undo(cluster, namespace, target, verified)
+        # As a session does: open the connection to read the release at the start (not timed), keep it open.
+        connection = SessionConnection(settings)
+        try:
+            verified = read_release(connection.open(), target, namespace)
+            # Alternate who goes first, so neither always meets a cluster still busy with the other's rollback.
+            if round_number % 2 == 0:
+                rollcheck_ms = _rollcheck_undo(settings, verified, connection)
+                kubectl_ms = _kubectl_undo(cluster, namespace)
+            else:
+                kubectl_ms = _kubectl_undo(cluster, namespace)
+                rollcheck_ms = _rollcheck_undo(settings, verified, connection)
+        finally:
+            connection.close()
         for name in ("subject", "twin"):
             after = cluster.image(namespace, name)
             if after == before[name]:
@@ -110,17 +136,69 @@ def _undo_pairs(
     return tuple(ours), tuple(theirs)
 
 
-def _rollcheck_undo(cluster: Cluster, namespace: str, target: TargetRef, verified: Release) -> float:
-    """What carry_out does until the PATCH is accepted: connect, plan (read + guard), apply."""
-    started = time.perf_counter()
-    with connect(kubeconfig=cluster.kubeconfig, context=None) as kube:
-        engine = engine_for(target.kind, kube)
-        plan = engine.plan(target, namespace, verified, reason="bench")
-        applied = engine.apply(plan, dry_run=False)
-    elapsed = time.perf_counter() - started
-    if applied.skip_reason is not None:
-        raise RuntimeError(f"rollcheck skipped the rollback: {applied.skip_reason}")
-    return elapsed * 1000
+class _StopAtAcceptance:
+    """carry_out enters this right after the PATCH was accepted, to wait for the restored rollout: the clock
+    stops there, and the wait ends as a SIGTERM would end it (the wait is not what this row measures)."""
+
+    def __init__(self) -> None:
+        self.accepted_at: float | None = None
+
+    def __call__(self) -> _StopAtAcceptance:
+        return self
+
+    def __enter__(self) -> None:
+        self.accepted_at = time.perf_counter()
+        raise KeyboardInterrupt("bench: timed up to the accepted PATCH")
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+def _rollcheck_undo(settings: Settings, verified: Release, connection: SessionConnection) -> float:
+    """What `rollcheck run` does after a failed verdict until the PATCH is accepted: carry_out itself, given the
+    session's open connection and a preliminary report.json written just before the PATCH, as the built-in
+    rollback hook calls it."""
+    decision = decide(Verdict.FAILED, "bench", settings)
+    stop = _StopAtAcceptance()
+    act_log = logging.getLogger("rollcheck.act")
+    act_log.disabled = True  # it warns that the wait was interrupted: here that is how the clock stops
+    try:
+        started = time.perf_counter()
+        record = carry_out(
+            decision,
+            verified,
+            settings,
+            recovery_check=_never_reached,
+            before_apply=functools.partial(_write_pending_report, settings),
+            interruptible=stop,
+            kube=connection.kube,
+        )
+    finally:
+        act_log.disabled = False
+    if stop.accepted_at is None or record.action is not RollbackAction.ROLLED_BACK:
+        raise RuntimeError(f"rollcheck did not roll back: {record.action.value}: {record.error or record.reason}")
+    return (stop.accepted_at - started) * 1000
+
+
+def _write_pending_report(settings: Settings, pending: RollbackRecord) -> None:
+    """The report the plugin writes right before the PATCH, in case the job is killed while rolling back."""
+    record = RunRecord(
+        verdict=Verdict.FAILED,
+        target=str(settings.target),
+        namespace=settings.namespace,
+        release=ReleaseSummary(),
+        checks=(),
+        rollback=pending,
+        timings=Timings(),
+        context=CiContext(),
+        exit_code=int(ExitCode.ROLLBACK_FAILED),
+        reason="bench",
+    )
+    write_report_safely(record, settings.report_dir, say=sys.stderr)
+
+
+def _never_reached(settings: Settings) -> tuple[bool, str]:
+    raise AssertionError("the bench ends carry_out's wait before the recovery check")
 
 
 def _kubectl_undo(cluster: Cluster, namespace: str) -> float:
@@ -151,7 +229,7 @@ def whole_process_rollback(cluster: Cluster, repeats: int, workdir: Path) -> lis
             for name in ("subject", "twin"):
                 cluster.set_version(namespace, name, f"bad{round_number}")
             for name in ("subject", "twin"):
-                wait_until(lambda name=name: cluster.rolled_out(namespace, name), what=f"{name} rolled out")
+                wait_until(functools.partial(cluster.rolled_out, namespace, name), what=f"{name} rolled out")
             report_dir = workdir / f"report-{round_number}"
             rollcheck_command = [
                 str(VENV_BIN / "rollcheck"),
@@ -186,9 +264,9 @@ def whole_process_rollback(cluster: Cluster, repeats: int, workdir: Path) -> lis
     return [
         ratio_row(
             "red suite → restored rollout complete",
-            Series(ours),
+            Series(tuple(ours)),
             "pytest + kubectl undo + status",
-            Series(theirs),
+            Series(tuple(theirs)),
             at_most=None,
         ),
         absolute_row("decision: failing verdict → rollback request sent", Series(tuple(decision_ms)), below=100),

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -46,9 +47,13 @@ from rollcheck.target import Release
 from ._preflight import PREFLIGHT_KEY
 from ._release_reading import image_mismatch
 from ._report_sinks import call_report_sinks
+from ._state import CONNECTION_KEY
 from ._state import RELEASE_KEY
 from ._watch import WATCH_KEY
 from ._watch import checks_with_analysis
+
+if TYPE_CHECKING:
+    from rollcheck.kube import Kube
 
 __all__ = [
     "NOT_A_VERDICT",
@@ -84,6 +89,8 @@ class RollbackCallbacks:
     """Writes the preliminary report.json right before the rollback request is sent."""
     interruptible: Interruptible | None = None
     """Lets a SIGTERM stop the wait for the restored rollout (see RollcheckSession)."""
+    kube: Kube | None = None
+    """The run's connection, still open and warm since the release was read; None to connect anew."""
 
 
 # Set while the rollback hook runs: the hook's signature is public and fixed, so the run's callbacks reach the
@@ -102,6 +109,7 @@ def builtin_rollback(
         recovery_check=check_recovery,
         before_apply=callbacks.before_apply,
         interruptible=callbacks.interruptible,
+        kube=callbacks.kube,
     )
 
 
@@ -142,8 +150,11 @@ class _Run:
     ) -> RollbackRecord:
         if decision.step is Step.NOTHING:
             return RollbackRecord(action=decision.action, reason=decision.reason)
+        connection = self.config.stash.get(CONNECTION_KEY, None)
         self.config.stash[ROLLBACK_CALLBACKS_KEY] = RollbackCallbacks(
-            before_apply=before_apply, interruptible=self.interruptible
+            before_apply=before_apply,
+            interruptible=self.interruptible,
+            kube=connection.kube if connection is not None else None,
         )
         try:
             # object, not RollbackRecord: a custom hook may return anything, and that is checked below.

@@ -13,10 +13,12 @@ import pytest
 
 from rollcheck import ClusterUnavailable
 from rollcheck import RollcheckError
+from rollcheck.act import SessionConnection
 from rollcheck.settings import Settings
 from rollcheck.target import Release
 from rollcheck.target import TargetRef
 
+from ._state import CONNECTION_KEY
 from ._state import RELEASE_KEY
 
 __all__ = ["XdistHandoff", "image_mismatch", "read_verified_release", "release_from_worker_input"]
@@ -24,22 +26,30 @@ __all__ = ["XdistHandoff", "image_mismatch", "read_verified_release", "release_f
 _WIRE_KEY = "rollcheck_release"
 
 
-def read_verified_release(settings: Settings) -> Release | Exception:
+def read_verified_release(config: pytest.Config, settings: Settings) -> Release | Exception:
     """Wait (bounded) for the target's rollout to settle, then read the release that will be judged. Any failure
-    is returned, not raised: it makes the verdict inconclusive, and the report says why."""
+    is returned, not raised: it makes the verdict inconclusive, and the report says why.
+
+    The read opens the run's connection (CONNECTION_KEY), which stays open, kept warm, for the rollback: a
+    failed verdict is then acted on without a new kubeconfig load and TLS handshake. pytest closes it when it
+    unconfigures."""
     from rollcheck.helm import Helm
     from rollcheck.helm import read_target_release
-    from rollcheck.kube import connect
 
     assert settings.target is not None
     helm = Helm(binary=settings.helm, kubeconfig=settings.kubeconfig, context=settings.context)
+    connection = config.stash[CONNECTION_KEY] = SessionConnection(settings)
+    config.add_cleanup(connection.close)
     try:
-        with connect(kubeconfig=settings.kubeconfig, context=settings.context) as kube:
-            return read_target_release(kube, helm, settings.target, settings.namespace, wait=settings.rollout_timeout)
+        kube = connection.open()
+        return read_target_release(kube, helm, settings.target, settings.namespace, wait=settings.rollout_timeout)
     except RollcheckError as error:
         return error
     except Exception as error:  # an unexpected object from the API: still a reason, never a lost report
         return ClusterUnavailable(f"reading {settings.target} failed unexpectedly: {type(error).__name__}: {error}")
+    finally:
+        if not settings.rollback and not settings.dry_run:
+            connection.close()  # nothing will be rolled back, so nothing needs it warm
 
 
 def image_mismatch(settings: Settings, release: Release) -> str | None:

@@ -148,7 +148,7 @@ class RollcheckSession:
             self._sigterm_installed = True
         if self.settings.target is not None:
             try:
-                found = self.config.stash[RELEASE_KEY] = read_verified_release(self.settings)
+                found = self.config.stash[RELEASE_KEY] = read_verified_release(self.config, self.settings)
                 if isinstance(found, Release):
                     self.config.stash[PREFLIGHT_KEY] = check_rollback_ready(self.settings, found)
             except KeyboardInterrupt:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from rollcheck.act import SessionConnection
 from rollcheck.record._model import Measurement
 from rollcheck.settings import PrometheusAuth
 from rollcheck.settings._model import Settings
 from rollcheck.target._release import Release
 
-__all__ = ["MEASUREMENTS_KEY", "PROMETHEUS_AUTH_KEY", "RELEASE_KEY", "SETTINGS_KEY"]
+__all__ = ["CONNECTION_KEY", "MEASUREMENTS_KEY", "PROMETHEUS_AUTH_KEY", "RELEASE_KEY", "SETTINGS_KEY"]
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 """config.stash: the resolved settings of the run (CLI > env > file > default; markers apply per check)."""
@@ -20,6 +21,10 @@ configure time so a bad combination is a usage error before any check runs."""
 
 RELEASE_KEY = pytest.StashKey[Release | Exception]()
 """config.stash: the release under test read once at session start, or why it could not be read."""
+
+CONNECTION_KEY = pytest.StashKey[SessionConnection]()
+"""config.stash (controller only): the run's Kubernetes connection, opened to read the release, kept warm while
+the checks run, used again by the built-in rollback, and closed when pytest unconfigures."""
 
 MEASUREMENTS_KEY = pytest.StashKey[list[Measurement]]()
 """item.stash: what a check measured (query, value, threshold, window), for the report."""

@@ -1,7 +1,9 @@
-"""act: carry out the decision with the target kind's rollback engine."""
+"""act: carry out the decision with the target kind's rollback engine, on the session's warm connection."""
 
 from __future__ import annotations
 
+from ._connection import KEEPALIVE_SECONDS
+from ._connection import SessionConnection
 from ._recovery import check_recovery
 from ._rollback import INTERRUPTED_ERROR
 from ._rollback import PENDING_ERROR
@@ -12,10 +14,12 @@ from ._rollback import carry_out
 
 __all__ = [
     "INTERRUPTED_ERROR",
+    "KEEPALIVE_SECONDS",
     "PENDING_ERROR",
     "BeforeApply",
     "Interruptible",
     "RecoveryCheck",
+    "SessionConnection",
     "carry_out",
     "check_recovery",
 ]

@@ -20,6 +20,7 @@ from ..settings import Settings
 from ..target import Release
 
 if TYPE_CHECKING:
+    from ..kube import Kube
     from ..rollback import RollbackEngine
     from ..rollback import RollbackPlan
 
@@ -62,9 +63,11 @@ def carry_out(
     recovery_check: RecoveryCheck,
     before_apply: BeforeApply | None = None,
     interruptible: Interruptible | None = None,
+    kube: Kube | None = None,
 ) -> RollbackRecord:
     """Roll back (or dry-run) as decided. `verified` is the release that was judged: the engine refuses to
-    overwrite anything deployed after it.
+    overwrite anything deployed after it. `kube` is a connection the caller already has open (the session's,
+    warm): it is used and left open; without one, carry_out connects for itself and closes when done.
 
     `before_apply` is called with the record so far (action rolled_back, error PENDING_ERROR, not yet issued)
     right before a real rollback request is sent, so the caller can write it down first; what it raises is
@@ -83,13 +86,12 @@ def carry_out(
     record = dataclasses.replace(record, from_revision=verified.revision, from_version=verified.version)
     # Imported here: a run that never rolls back does not pay for the Kubernetes client.
     from ..helm import Helm
-    from ..kube import connect
     from ..rollback import engine_for
 
     try:
-        with connect(kubeconfig=settings.kubeconfig, context=settings.context) as kube:
+        with _connection(settings, kube) as connection:
             helm = Helm(binary=settings.helm, kubeconfig=settings.kubeconfig, context=settings.context)
-            engine = engine_for(settings.target.kind, kube, helm=helm, timeout=settings.rollout_timeout)
+            engine = engine_for(settings.target.kind, connection, helm=helm, timeout=settings.rollout_timeout)
             plan = engine.plan(settings.target, settings.namespace, verified, reason=decision.reason)
             record = dataclasses.replace(record, to_revision=plan.to_revision, to_version=plan.to_version)
             dry_run = decision.step is Step.DRY_RUN
@@ -130,6 +132,16 @@ def carry_out(
         # The action stays what it had reached: FAILED before the patch was accepted, ROLLED_BACK (with the
         # error) if waiting or re-checking failed afterwards: the report must not claim the cluster untouched.
         return dataclasses.replace(record, finished_at=_now(), error=str(error))
+
+
+def _connection(settings: Settings, kube: Kube | None) -> AbstractContextManager[Kube]:
+    """The caller's open connection, left open on exit; else a new one (KubeconfigError if it cannot be made),
+    closed on exit."""
+    if kube is not None:
+        return nullcontext(kube)
+    from ..kube import connect
+
+    return connect(kubeconfig=settings.kubeconfig, context=settings.context)
 
 
 def _call_before_apply(before_apply: BeforeApply, pending: RollbackRecord) -> None:

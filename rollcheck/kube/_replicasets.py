@@ -83,9 +83,15 @@ def find_new_replica_set(
 ) -> dict[str, Any] | None:
     """The oldest ReplicaSet whose template equals the Deployment's, ignoring pod-template-hash; None if the
     controller has not created it yet."""
+    # A long history means many comparisons: the Deployment's side is normalised once, and a ReplicaSet whose
+    # images differ is passed over without normalising its whole template.
     template = deployment.get("spec", {}).get("template") or {}
+    wanted, wanted_images = _comparable(template), _images(template)
     for rs in sorted_by_creation(replica_sets):
-        if equal_ignore_hash(rs.get("spec", {}).get("template") or {}, template):
+        candidate = rs.get("spec", {}).get("template") or {}
+        if wanted_images is not None and _images(candidate) not in (None, wanted_images):
+            continue
+        if _comparable(candidate) == wanted:
             return rs
     return None
 
@@ -121,7 +127,18 @@ def without_hash(template: Mapping[str, Any]) -> dict[str, Any]:
 
 def equal_ignore_hash(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
     """kubectl's `equalIgnoreHash`: semantic equality after dropping pod-template-hash from both labels."""
-    return semantic_equal(without_hash(first), without_hash(second))
+    return _comparable(first) == _comparable(second)
+
+
+def _comparable(template: Mapping[str, Any]) -> object:
+    """A pod template as `equal_ignore_hash` compares it: normalised (see `semantic_equal`), without the
+    pod-template-hash label. Built without copying the template first: `_normalised` builds new containers."""
+    metadata = template.get("metadata") or {}
+    labels = metadata.get("labels")
+    if labels and POD_TEMPLATE_HASH in labels:
+        hashless = {key: value for key, value in labels.items() if key != POD_TEMPLATE_HASH}
+        template = {**template, "metadata": {**metadata, "labels": hashless}}
+    return _normalised(template)
 
 
 def semantic_equal(first: object, second: object) -> bool:
@@ -134,6 +151,19 @@ def semantic_equal(first: object, second: object) -> bool:
     sides of a Deployment/ReplicaSet comparison, so the approximation does not show there.
     """
     return _normalised(first) == _normalised(second)
+
+
+def _images(template: Mapping[str, Any]) -> tuple[object, ...] | None:
+    """Each container's image as `_comparable` leaves it (None where it drops the field), or None for a template
+    too odd to say. Templates whose images differ never compare equal, so this passes them over cheaply."""
+    spec = template.get("spec")
+    containers = spec.get("containers") if isinstance(spec, Mapping) else None
+    if not containers:
+        return ()
+    if not isinstance(containers, list) or not all(isinstance(container, Mapping) for container in containers):
+        return None
+    images = (_normalised(container.get("image")) for container in containers)
+    return tuple(None if image is None or image == {} or image == [] else image for image in images)
 
 
 def _normalised(value: object) -> object:

@@ -6,10 +6,11 @@ Beyond kubectl:
 - the guard: a Deployment deployed again (revision or pod template changed) or recreated (uid changed) after
   the verified release is never rolled back: the plan is skipped with a reason. A generation change alone
   (scaling, an HPA) does not trip it while the pod template is still the verified one;
-- apply reads the Deployment again, computes kubectl's patch from what is there now, and puts a `test` of that
-  resourceVersion first: a write between the read and the PATCH makes the server refuse it (422) instead of
-  being overwritten. apply then reads again: an unrelated write (status, a scale, a label) is patched around,
-  up to three times; a deploy since the plan is a skip; persistent contention ends as Conflict;
+- the patch puts a `test` of the resourceVersion the plan read first: a write since that read makes the server
+  refuse it (422) instead of being overwritten, so apply sends the plan's patch without reading again. After a
+  refusal apply reads, asks the freeze and the guard again, and computes kubectl's patch from what is there
+  now, behind a test of that resourceVersion: an unrelated write (status, a scale, a label) is patched around,
+  up to three PATCHes in all; a deploy since the plan is a skip; persistent contention ends as Conflict;
 - rollcheck's marker annotations (`rollcheck.dev/rolled-back-from`, `…/rollback-reason`, `…/rolled-back-at`)
   are `add` ops appended to the same JSON patch by `apply`, after kubectl's two replace ops: one atomic
   request, so the Deployment is never rolled back without saying so. They are annotations, so the deployment
@@ -130,27 +131,27 @@ class DeploymentRollback:
             from_revision=plan.from_revision, from_version=plan.from_version, reason=plan.reason, at=issued_at
         )
         for attempt in range(1, _ATTEMPTS + 1):
-            live = self.kube.get_raw("deployment", name, namespace)
-            if attempt > 1 and not dry_run and _already_restored(live, plan):
-                # The previous PATCH landed but its answer was lost: that attempt was the rollback.
-                log.info("deployment %s/%s was already restored by the previous attempt", namespace, name)
-                return AppliedRollback(
-                    plan=plan, dry_run=dry_run, patch=(), issued_at=issued_at, accepted_at=_now(), result=live
-                )
-            unsafe = freeze(live, plan.target, namespace)
-            if unsafe is not None:
-                log.warning("not rolling back deployment %s/%s: %s", namespace, name, unsafe)
-                return skipped(plan, dry_run=dry_run, reason=frozen_skip(unsafe), frozen=unsafe, issued_at=now)
-            changed = _changed_since_plan(live, plan)
-            if changed is not None:
-                log.warning("not rolling back deployment %s/%s: %s", namespace, name, changed)
-                return skipped(plan, dry_run=dry_run, reason=changed, issued_at=now)
-            if live["spec"].get("paused"):
-                raise RollbackImpossible(PAUSED_MESSAGE)
-            # kubectl's patch, computed as kubectl would compute it now, behind a test of the resourceVersion just
-            # read: a write between this read and the PATCH makes the server refuse it (422) instead of losing it.
-            annotations = rollback_annotations(live["metadata"].get("annotations"), plan.restored_annotations)
-            patch = (*guarded_patch(live["metadata"]["resourceVersion"], plan.restored_template, annotations), *markers)
+            if attempt == 1:
+                # The plan's own read, not a second one: the plan ran the guard, the freeze and the paused check
+                # on that object, and its patch tests that object's resourceVersion, so any write since (a deploy,
+                # a freeze annotation, a pause) makes the server refuse this PATCH, and the next attempt reads.
+                patch = (*plan.patch, *markers)
+            else:
+                live = self.kube.get_raw("deployment", name, namespace)
+                if not dry_run and _already_restored(live, plan):
+                    # The previous PATCH landed but its answer was lost: that attempt was the rollback.
+                    log.info("deployment %s/%s was already restored by the previous attempt", namespace, name)
+                    return AppliedRollback(
+                        plan=plan, dry_run=dry_run, patch=(), issued_at=issued_at, accepted_at=_now(), result=live
+                    )
+                refused = self._refusal(live, plan, dry_run=dry_run, started_at=now)
+                if refused is not None:
+                    return refused
+                # kubectl's patch, computed as kubectl would compute it now, behind a test of the resourceVersion
+                # just read: a write between this read and the PATCH makes the server refuse it (422).
+                annotations = rollback_annotations(live["metadata"].get("annotations"), plan.restored_annotations)
+                restored = guarded_patch(live["metadata"]["resourceVersion"], plan.restored_template, annotations)
+                patch = (*restored, *markers)
             try:
                 result = self.kube.patch_raw(
                     "deployment", name, namespace, list(patch), plan.patch_type, dry_run=dry_run
@@ -173,6 +174,24 @@ class DeploymentRollback:
                 plan=plan, dry_run=dry_run, patch=patch, issued_at=issued_at, accepted_at=_now(), result=result
             )
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _refusal(
+        self, live: Mapping[str, Any], plan: RollbackPlan, *, dry_run: bool, started_at: datetime.datetime
+    ) -> AppliedRollback | None:
+        """The skip when the live Deployment is frozen or was redeployed or recreated since the plan; raises
+        RollbackImpossible when it is paused; None when it may be patched."""
+        name, namespace = plan.target.name, plan.namespace
+        unsafe = freeze(live, plan.target, namespace)
+        if unsafe is not None:
+            log.warning("not rolling back deployment %s/%s: %s", namespace, name, unsafe)
+            return skipped(plan, dry_run=dry_run, reason=frozen_skip(unsafe), frozen=unsafe, issued_at=started_at)
+        changed = _changed_since_plan(live, plan)
+        if changed is not None:
+            log.warning("not rolling back deployment %s/%s: %s", namespace, name, changed)
+            return skipped(plan, dry_run=dry_run, reason=changed, issued_at=started_at)
+        if live["spec"].get("paused"):
+            raise RollbackImpossible(PAUSED_MESSAGE)
+        return None
 
     def wait(self, plan: RollbackPlan, *, timeout: float) -> RolloutStatus:
         return wait_for_rollout(self.kube, plan.target, plan.namespace, timeout=timeout)

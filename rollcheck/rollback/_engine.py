@@ -3,7 +3,7 @@
 engine = engine_for(TargetKind.DEPLOYMENT, kube)
 plan = engine.plan(target, namespace, verified, reason="error rate 7% > 1%")   # reads only
 if plan.skip_reason is None:
-    applied = engine.apply(plan, dry_run=False)      # the guard again, then one PATCH
+    applied = engine.apply(plan, dry_run=False)      # one PATCH, guarded: nothing changed since the plan
     if applied.skip_reason is None:
         status = engine.wait(plan, timeout=300)      # kubectl rollout status
 """
@@ -147,9 +147,10 @@ class RollbackEngine(Protocol):
         ...
 
     def apply(self, plan: RollbackPlan, *, dry_run: bool) -> AppliedRollback:
-        """Check the workload is still as planned (and not declared unsafe to roll back since), then send the
-        patch (server-side dry run with `dry_run`). Raises Conflict if anything wrote the workload in between,
-        Forbidden without the RBAC rights."""
+        """Send the patch (server-side dry run with `dry_run`) only while the workload is still as planned and not
+        declared unsafe to roll back since: read and checked again, or, for a Deployment, made sure of by the
+        patch's test of the planned resourceVersion (refused, apply reads and checks again). Raises Conflict if
+        writes keep landing in between, Forbidden without the RBAC rights."""
         ...
 
     def wait(self, plan: RollbackPlan, *, timeout: float) -> RolloutStatus:

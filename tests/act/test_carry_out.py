@@ -16,6 +16,7 @@ from localenv_support import LocalEnv
 from localenv_support import Releases
 from rollcheck.act import INTERRUPTED_ERROR
 from rollcheck.act import PENDING_ERROR
+from rollcheck.act import SessionConnection
 from rollcheck.act import carry_out
 from rollcheck.decide import decide
 from rollcheck.kube import connect
@@ -261,3 +262,37 @@ def test_an_interrupted_wait_records_an_issued_rollback_of_unknown_outcome(
     assert record.finished_at is not None
     assert rechecked == []
     assert _image(releases, "cut-short") == "rollcheck-demo:v1", "the rollback itself was sent"
+
+
+def test_the_sessions_connection_is_used_and_left_open(releases: Releases, localenv: LocalEnv, tmp_path: Path) -> None:
+    _deploy_two_revisions(releases, "warm")
+    settings = _settings(localenv, releases, "warm")
+    verified = _verified(settings)
+    # Credentials carry_out could not load itself: only the connection it is given can roll back.
+    unloadable = dataclasses.replace(settings, kubeconfig=tmp_path / "absent")
+    connection = SessionConnection(settings)
+    try:
+        kube = connection.open()
+        record = carry_out(
+            decide(Verdict.FAILED, "bad", unloadable), verified, unloadable, recovery_check=_recovered, kube=kube
+        )
+        assert (record.action, record.error) == (RollbackAction.ROLLED_BACK, None)
+        assert _image(releases, "warm") == "rollcheck-demo:v1"
+        # Closing would have emptied the connection pool; the caller's connection still holds its warm one.
+        assert len(kube.api.rest_client.pool_manager.pools) == 1
+        assert connection.kube is kube
+    finally:
+        connection.close()
+
+
+def test_without_a_connection_carry_out_connects_and_names_bad_credentials(
+    releases: Releases, localenv: LocalEnv, tmp_path: Path
+) -> None:
+    _deploy_two_revisions(releases, "cold")
+    settings = _settings(localenv, releases, "cold")
+    verified = _verified(settings)
+    unloadable = dataclasses.replace(settings, kubeconfig=tmp_path / "absent")
+    record = carry_out(decide(Verdict.FAILED, "bad", unloadable), verified, unloadable, recovery_check=_recovered)
+    assert record.action is RollbackAction.FAILED
+    assert record.error == f"kubeconfig {tmp_path / 'absent'} does not exist"
+    assert _image(releases, "cold") == "rollcheck-demo:v2"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -116,6 +117,16 @@ def test_every_request_times_out_also_through_the_typed_apis(tmp_path: Path, sil
             kube.get_raw("deployment", "shop", "prod")
         with pytest.raises(ClusterUnavailable, match=r"read shop: .*read timeout=0\.[23]"):
             kube.call("read shop", lambda: kube.apps.read_namespaced_deployment("shop", "prod"))
+
+
+def test_a_ping_is_one_attempt_with_the_request_timeout(tmp_path: Path, silent_server: str) -> None:
+    # Pinging only keeps a connection warm: a retried ping would hold the keepalive for the whole backoff.
+    path = kubeconfig(tmp_path / "config", server=silent_server)
+    with connect(kubeconfig=path, context=None, timeout=0.3) as kube:
+        started = time.monotonic()
+        with pytest.raises(ClusterUnavailable, match=r"^ping the API server: .*read timeout=0\.[23]"):
+            kube.ping()
+        assert time.monotonic() - started < 1.5, "one attempt, no backoff"
 
 
 class NotJson(BaseHTTPRequestHandler):

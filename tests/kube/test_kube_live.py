@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import subprocess
 import uuid
 from pathlib import Path
@@ -30,6 +31,23 @@ HEALTH_FAIL = {"DEMO_HEALTH_FAIL": "1"}
 
 def deployment(name: str) -> TargetRef:
     return TargetRef.parse(f"deployment/{name}")
+
+
+def test_a_ping_is_answered_by_the_api_server(rollcheck_kube: Kube) -> None:
+    rollcheck_kube.ping()  # raises rollcheck's error if the API server did not answer 2xx with JSON
+
+
+def test_decoding_leaves_the_garbage_collector_as_it_was(releases: Releases, rollcheck_kube: Kube) -> None:
+    # Answers are decoded with the cyclic collector paused: it must come back on, and only if it was on.
+    assert gc.isenabled()
+    rollcheck_kube.list_raw("replicaset", releases.namespace)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        rollcheck_kube.list_raw("replicaset", releases.namespace)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_list_follows_continue_tokens(releases: Releases, rollcheck_kube: Kube) -> None:

@@ -132,3 +132,47 @@ def test_nil_and_empty_maps_and_lists_are_equal_like_semantic_deep_equal() -> No
     assert not semantic_equal({"a": 0}, {})
     assert not semantic_equal([{}], [])
     assert not semantic_equal({"a": [{}]}, {})
+
+
+def test_comparing_templates_leaves_them_alone() -> None:
+    # The comparison drops the hash label without copying the templates first: it must not drop it from them.
+    deployment = {"spec": {"template": template("shop:v2", "22222")}}
+    replica_sets = [
+        replica_set("shop-11111", "2026-05-01T10:00:00Z", "shop:v1"),
+        replica_set("shop-22222", "2026-05-01T10:01:00Z", "shop:v2"),
+    ]
+    kept = copy.deepcopy((deployment, replica_sets))
+
+    assert find_new_replica_set(deployment, replica_sets) is replica_sets[1]
+    assert equal_ignore_hash(replica_sets[1]["spec"]["template"], deployment["spec"]["template"])
+    assert (deployment, replica_sets) == kept
+    assert replica_sets[1]["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] == "22222"
+
+
+@pytest.mark.parametrize(
+    ("deployment_container", "replica_set_container"),
+    [
+        ({"name": "app", "image": "shop:v2", "resources": {}}, {"name": "app", "image": "shop:v2"}),
+        ({"name": "app"}, {"name": "app", "image": None}),
+        ({"name": "app", "image": {}}, {"name": "app"}),
+    ],
+    ids=["empty-resources", "null-image", "empty-image-object"],
+)
+def test_the_image_shortcut_never_passes_over_an_equal_template(
+    deployment_container: dict[str, Any], replica_set_container: dict[str, Any]
+) -> None:
+    # Templates with different images are skipped before the full comparison; semantically equal ones never are.
+    def pod_template(container: dict[str, Any], hash_label: str | None = None) -> dict[str, Any]:
+        labels = {"app": "shop"} | ({"pod-template-hash": hash_label} if hash_label else {})
+        return {"metadata": {"labels": labels}, "spec": {"containers": [container]}}
+
+    deployment = {"spec": {"template": pod_template(deployment_container)}}
+    history = [replica_set(f"shop-{n:05d}", f"2026-05-01T10:{n:02d}:00Z", f"shop:old{n}") for n in range(20)]
+    match = {
+        "metadata": {"name": "shop-match", "uid": "uid-match", "creationTimestamp": "2026-05-01T11:00:00Z"},
+        "spec": {"template": pod_template(replica_set_container, "match")},
+    }
+
+    assert equal_ignore_hash(match["spec"]["template"], deployment["spec"]["template"])
+    assert find_new_replica_set(deployment, [*history, match]) is match
+    assert find_new_replica_set(deployment, history) is None

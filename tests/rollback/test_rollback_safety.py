@@ -59,6 +59,27 @@ def test_a_deploy_after_the_verified_release_is_never_rolled_back(releases: Rele
     assert image(rollcheck_kube, releases.namespace, "guarded") == "rollcheck-demo:v3"
 
 
+def test_apply_sends_the_plans_guarded_patch_without_reading_again(
+    releases: Releases, rollcheck_kube: Kube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = two_revisions(releases, "read-once")
+    plan = plan_for(rollcheck_kube, releases, target)
+    reads: list[tuple[Any, ...]] = []
+    read = rollcheck_kube.get_raw
+
+    def counted_read(*args: Any) -> dict[str, Any]:
+        reads.append(args)
+        return read(*args)
+
+    monkeypatch.setattr(rollcheck_kube, "get_raw", counted_read)
+    applied = engine_for(TargetKind.DEPLOYMENT, rollcheck_kube).apply(plan, dry_run=False)
+
+    assert reads == [], "the plan's read is the one the patch's resourceVersion test guards"
+    assert applied.patch[: len(plan.patch)] == plan.patch
+    assert (applied.patch[0]["op"], applied.patch[0]["path"]) == ("test", "/metadata/resourceVersion")
+    assert image(rollcheck_kube, releases.namespace, "read-once") == "rollcheck-demo:v1"
+
+
 def test_a_deploy_between_plan_and_apply_is_never_overwritten(releases: Releases, rollcheck_kube: Kube) -> None:
     target = two_revisions(releases, "raced")
     plan = plan_for(rollcheck_kube, releases, target)

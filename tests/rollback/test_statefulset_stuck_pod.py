@@ -25,8 +25,9 @@ def workloads(rollcheck_kube: Kube, namespace: str, localenv: LocalEnv) -> Workl
 
 
 def crash_looping(workloads: Workloads, pod: str) -> bool:
-    [found] = workloads.kube.list_raw("pod", workloads.namespace, field_selector=f"metadata.name={pod}")
-    statuses = (found.get("status") or {}).get("containerStatuses") or []
+    # No pod at all while the StatefulSet controller replaces it with the new revision's: not crash-looping yet.
+    found = workloads.kube.list_raw("pod", workloads.namespace, field_selector=f"metadata.name={pod}")
+    statuses = [status for each in found for status in (each.get("status") or {}).get("containerStatuses") or []]
     return any(int(status.get("restartCount") or 0) > 0 for status in statuses)
 
 
