@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
+from .._errors import NotFound
 from .._errors import RollcheckError
 from ..decide import Decision
 from ..decide import Step
@@ -128,6 +129,15 @@ def carry_out(
             except KeyboardInterrupt as interruption:
                 logger.warning("rollback of %s issued; waiting for it interrupted (%s)", settings.target, interruption)
                 return dataclasses.replace(record, finished_at=_now(), recovered=None, error=INTERRUPTED_ERROR)
+    except NotFound as error:
+        if record.issued_at is not None:  # gone while the restored rollout was awaited: the patch had landed
+            return dataclasses.replace(record, finished_at=_now(), error=str(error))
+        return dataclasses.replace(
+            record,
+            finished_at=_now(),
+            error=f"{settings.target} no longer exists in namespace {settings.namespace} (deleted during the run?), "
+            f"so there is nothing to roll back: {error}",
+        )
     except RollcheckError as error:
         # The action stays what it had reached: FAILED before the patch was accepted, ROLLED_BACK (with the
         # error) if waiting or re-checking failed afterwards: the report must not claim the cluster untouched.

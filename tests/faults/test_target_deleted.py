@@ -42,6 +42,8 @@ def test_a_target_deleted_during_the_checks_is_a_failed_rollback_with_a_report(
     rollback = report["rollback"]
     assert rollback["action"] == "failed"
     assert rollback["issued_at"] is None, "nothing can have been sent to a Deployment that is gone"
+    assert rollback["error"].startswith(f"deployment/{name} no longer exists in namespace {releases.namespace}")
+    assert "nothing to roll back" in rollback["error"]
     assert f"deployment {releases.namespace}/{name}" in rollback["error"]
     assert "404 Not Found" in rollback["error"], rollback["error"]
     assert f'deployments.apps "{name}" not found' in rollback["error"], rollback["error"]
