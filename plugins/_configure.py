@@ -1,5 +1,8 @@
 """What `pytest_configure` does: markers and fixtures always; the session plugin and the report integrations
-only when rollcheck is enabled, and the side-effecting ones only on the xdist controller."""
+only when rollcheck is enabled, and the side-effecting ones only on the xdist controller.
+
+The session's modules (the finish, the watch, the integrations) are imported only once rollcheck is enabled: a
+team's ordinary pytest run, with rollcheck installed but off, loads only the options, markers and fixtures."""
 
 from __future__ import annotations
 
@@ -9,23 +12,16 @@ from pathlib import Path
 import pytest
 
 from rollcheck import ConfigError
+from rollcheck.settings import Settings
 from rollcheck.settings import secrets_from_env
 
 from . import _fixtures
-from ._confirm import Confirmation
-from ._integrations import AllureReport
-from ._integrations import AllureSteps
-from ._integrations import HtmlSummary
 from ._markers import MARKERS
 from ._options import any_option_given
 from ._options import plugin_enabled
 from ._options import settings_from_pytest
-from ._release_reading import XdistHandoff
-from ._session import RollcheckSession
-from ._session import is_controller
 from ._state import PROMETHEUS_AUTH_KEY
 from ._state import SETTINGS_KEY
-from ._watch import Watch
 
 __all__ = ["SESSION_PLUGIN_NAME", "configure", "unconfigure"]
 
@@ -58,6 +54,18 @@ def configure(config: pytest.Config) -> None:
         config.stash[PROMETHEUS_AUTH_KEY] = secrets_from_env(os.environ)
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None
+    _register_session_plugins(config, settings)
+
+
+def _register_session_plugins(config: pytest.Config, settings: Settings) -> None:
+    from ._confirm import Confirmation
+    from ._integrations import AllureReport
+    from ._integrations import AllureSteps
+    from ._integrations import HtmlSummary
+    from ._release_reading import XdistHandoff
+    from ._session import RollcheckSession
+    from ._session import is_controller
+
     session = RollcheckSession(config, settings)
     config.pluginmanager.register(session, SESSION_PLUGIN_NAME)
     # On every process that runs checks (xdist workers too): that is where a failed check is re-run.
@@ -73,6 +81,8 @@ def configure(config: pytest.Config) -> None:
                 "--watch cannot run with pytest-xdist (-n): the watch repeats the metric checks on the controller; "
                 "drop -n"
             )
+        from ._watch_rounds import Watch  # the rounds' analysis is loaded only for a run that watches
+
         config.pluginmanager.register(Watch(config, settings), "rollcheck-watch")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHandoff(config), "rollcheck-xdist")

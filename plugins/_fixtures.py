@@ -1,8 +1,9 @@
 """The fixtures checks are written with: `rollcheck_settings`, `release`, `http`, `prom`, `kube`, `evidence`.
 
-Registered as a plugin by `rollcheck.plugins`. Heavy clients are loaded only when used: kubernetes inside the
-`kube` fixture, prometheus-api-client when `prom` builds its client, so a run that only probes health never
-loads them.
+Registered as a plugin by `rollcheck.plugins`. Every client is loaded only when a check asks for it: httpx
+and rollcheck.measure inside the fixtures that use them, kubernetes inside the `kube` fixture,
+prometheus-api-client when `prom` builds its client. A run whose checks use no fixture (or only
+`rollcheck_settings`) loads none of them, and one that only probes health never loads the metric clients.
 
 Scopes: the clients and the release are per session (one connection pool, one read of the release), built from
 the run's settings. Per-check `rollcheck_settings` markers apply to what a check reads from the
@@ -15,24 +16,12 @@ import datetime
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from rollcheck import ClusterUnavailable
-from rollcheck.measure import BaselineComparer
-from rollcheck.measure import Evidence
-from rollcheck.measure import MetricWindow
-from rollcheck.measure import Prom
-from rollcheck.measure import Prometheus
-from rollcheck.measure import default_selector
-from rollcheck.measure import http_client
-from rollcheck.measure import plan_baseline
-from rollcheck.measure import require_requests
-from rollcheck.measure import wait_for_window
 from rollcheck.settings import BaselineMode
 from rollcheck.settings import Settings
 from rollcheck.settings import with_marker_overrides
-from rollcheck.target import Release
 
 from ._state import MEASUREMENTS_KEY
 from ._state import PROMETHEUS_AUTH_KEY
@@ -40,7 +29,14 @@ from ._state import RELEASE_KEY
 from ._state import SETTINGS_KEY
 
 if TYPE_CHECKING:
+    import httpx
+
     from rollcheck.kube import Kube
+    from rollcheck.measure import BaselineComparer
+    from rollcheck.measure import Evidence
+    from rollcheck.measure import MetricWindow
+    from rollcheck.measure import Prom
+    from rollcheck.target import Release
 
 __all__ = ["baseline", "evidence", "http", "kube", "metric_window", "prom", "release", "rollcheck_settings"]
 
@@ -102,6 +98,8 @@ def http(pytestconfig: pytest.Config) -> Iterator[httpx.Client]:
             "(pytest) or ROLLCHECK_BASE_URL",
             pytrace=False,
         )
+    from rollcheck.measure import http_client
+
     with http_client(settings) as client:
         yield client
 
@@ -118,6 +116,10 @@ def prom(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Iterato
             "(pytest) or ROLLCHECK_PROMETHEUS_URL",
             pytrace=False,
         )
+    from rollcheck.measure import Prom
+    from rollcheck.measure import Prometheus
+    from rollcheck.measure import default_selector
+
     if settings.selector is not None:
         selector = settings.selector
     else:
@@ -146,6 +148,8 @@ def kube(pytestconfig: pytest.Config) -> Iterator[Kube]:
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """Records this check's measurements (query, value, threshold, window) for the report."""
+    from rollcheck.measure import Evidence
+
     return Evidence(request.node.stash.setdefault(MEASUREMENTS_KEY, []))
 
 
@@ -159,6 +163,10 @@ def metric_window(rollcheck_settings: Settings, evidence: Evidence, request: pyt
     settings = rollcheck_settings
     if not settings.prometheus_url:
         pytest.skip("no Prometheus URL given (--prometheus-url or --rollcheck-prometheus-url)")
+    from rollcheck.measure import MetricWindow
+    from rollcheck.measure import require_requests
+    from rollcheck.measure import wait_for_window
+
     # Asked for only now, so that a run without Prometheus skips before anything connects.
     prom: Prom = request.getfixturevalue("prom")
     release: Release = request.getfixturevalue("release")
@@ -181,6 +189,10 @@ def baseline(rollcheck_settings: Settings, evidence: Evidence, request: pytest.F
         pytest.skip("baseline comparison is off (--baseline previous-pods or before-rollout turns it on)")
     if not settings.prometheus_url:
         pytest.skip("no Prometheus URL given (--prometheus-url or --rollcheck-prometheus-url)")
+    from rollcheck.measure import BaselineComparer
+    from rollcheck.measure import plan_baseline
+    from rollcheck.measure import wait_for_window
+
     prom: Prom = request.getfixturevalue("prom")
     the_release: Release = request.getfixturevalue("release")
     kube: Kube = request.getfixturevalue("kube")

@@ -12,6 +12,7 @@ from rollcheck.record import Severity
 
 __all__ = [
     "MARKERS",
+    "MARKER_NAMES",
     "MAX_BACKOFF",
     "MAX_RERUNS",
     "CheckKind",
@@ -40,6 +41,9 @@ MARKERS = (
     "rollcheck_metric: a metric check: with --watch it is repeated every --interval over the last interval and "
     "judged by the analysis limits; other checks run once",
 )
+
+MARKER_NAMES = frozenset(marker.partition("(")[0].partition(":")[0] for marker in MARKERS)
+"""The names above: a check marked with none of them needs no validation."""
 
 
 @dataclass(frozen=True)
@@ -81,12 +85,24 @@ def check_kind(item: pytest.Item) -> CheckKind:
     )
 
 
+_KIND_KEY = pytest.StashKey[tuple[int, CheckKind]]()
+"""item.stash: the check's kind, with the number of the item's own markers it was read from."""
+
+
 def check_kind_or_default(item: pytest.Item) -> CheckKind:
-    """For hooks that must not raise (reporting): a bad marker is reported as the check's own error instead."""
+    """For hooks that must not raise (reporting): a bad marker is reported as the check's own error instead.
+
+    Asked for every phase of every check, so it is read once per item; again only when a marker was added to
+    the item since (a fixture may call `request.node.add_marker`)."""
+    cached = item.stash.get(_KIND_KEY, None)
+    if cached is not None and cached[0] == len(item.own_markers):
+        return cached[1]
     try:
-        return check_kind(item)
+        kind = check_kind(item)
     except pytest.UsageError:
-        return DEFAULT_KIND
+        kind = DEFAULT_KIND
+    item.stash[_KIND_KEY] = (len(item.own_markers), kind)
+    return kind
 
 
 def is_metric(item: pytest.Item) -> bool:

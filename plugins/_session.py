@@ -35,6 +35,7 @@ from ._finish import ROLLBACK_CALLBACKS_KEY
 from ._finish import builtin_decide
 from ._finish import builtin_rollback
 from ._finish import finish_run
+from ._markers import MARKER_NAMES
 from ._markers import check_kind
 from ._markers import confirm_marker
 from ._outcomes import CheckCollector
@@ -174,22 +175,30 @@ class RollcheckSession:
             self.collection_errors.append(report.nodeid or "<session>")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
-            try:
-                self._validate_markers(item)
-            except pytest.UsageError as error:
-                if is_controller(self.config):
-                    raise
-                # On an xdist worker a UsageError becomes an internal error that loses the message: the check
-                # fails at setup with it instead.
-                self.marker_problems[item.nodeid] = str(error)
         # Every check gets a timeout unless it or the command line sets one; the signal method ends a hanging
         # check as a result, where the thread method would exit the process before any rollback or report.
-        if self.config.getoption("timeout", None):
-            return
+        timeout = (
+            None
+            if self.config.getoption("timeout", None)
+            else pytest.mark.timeout(self.settings.check_timeout, method="signal")
+        )
         for item in items:
-            if item.get_closest_marker("timeout") is None:
-                item.add_marker(pytest.mark.timeout(self.settings.check_timeout, method="signal"))
+            # One pass over the item's markers: most checks carry none of rollcheck's, so have nothing to validate.
+            names = {mark.name for mark in item.iter_markers()}
+            if not MARKER_NAMES.isdisjoint(names):
+                self._check_markers(item)
+            if timeout is not None and "timeout" not in names:
+                item.add_marker(timeout)
+
+    def _check_markers(self, item: pytest.Item) -> None:
+        try:
+            self._validate_markers(item)
+        except pytest.UsageError as error:
+            if is_controller(self.config):
+                raise
+            # On an xdist worker a UsageError becomes an internal error that loses the message: the check
+            # fails at setup with it instead.
+            self.marker_problems[item.nodeid] = str(error)
 
     def _validate_markers(self, item: pytest.Item) -> None:
         """A bad marker value is a usage error before anything runs, like any other bad setting."""

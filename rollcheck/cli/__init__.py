@@ -10,18 +10,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import NoReturn
 
 from .._errors import ConfigError
 from .._errors import RollcheckError
 from .._exitcodes import ExitCode
 from .._version import __version__
-from ._output import Output
-from ._report import report
-from ._run import add_run_arguments
-from ._run import run
-from ._serve import add_serve_arguments
-from ._serve import serve
+
+if TYPE_CHECKING:
+    from ._output import Output
 
 __all__ = ["main"]
 
@@ -37,6 +35,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    # The commands' modules load settings, serve and the record model: only a parse needs them.
+    from ._run import add_run_arguments
+    from ._serve import add_serve_arguments
+
     parser = _Parser(
         prog="rollcheck",
         description="Post-deploy checks as pytest tests, and a kubectl-exact rollback when the release is bad.",
@@ -65,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments == ["--version"]:
+        # Answered before any command's module (or the output helper) is imported: a pipeline asks this to see
+        # what it installed, and the answer needs none of them.
+        sys.stdout.write(f"rollcheck {__version__}\n")
+        sys.stdout.flush()
+        return ExitCode.PASSED
+    from ._output import Output
+
     out = Output.to(sys.stdout, os.environ)
     err = Output.to(sys.stderr, os.environ)
     try:
@@ -92,7 +102,13 @@ def _dispatch(arguments: list[str], out: Output, err: Output) -> int:
     if extra and parsed.command != "run":
         raise CommandLineError(f"arguments after -- go to pytest, so they only apply to run, not {parsed.command}")
     if parsed.command == "report":
+        from ._report import report
+
         return report(parsed.path, out)
     if parsed.command == "serve":
+        from ._serve import serve
+
         return serve(parsed, out, err)
+    from ._run import run
+
     return run(parsed, extra, out, err)

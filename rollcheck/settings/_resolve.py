@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import difflib
 import os
 import re
 import shutil
-import tomllib
 from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -104,6 +102,8 @@ def find_config_file(start: Path) -> ConfigFile | None:
 
 
 def _read_config_file(path: Path) -> ConfigFile | None:
+    import tomllib  # here: a run with no rollcheck.toml or pyproject.toml above it never parses TOML
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -289,6 +289,8 @@ def _check_watch(settings: Settings, origins: Mapping[str, _Origin], *, unset_so
 
 
 def _unknown_option(key: str) -> str:
+    import difflib  # here: only a mistake needs it
+
     dashed = "-" in key
     names = [option.config_key if dashed else option.name for option in OPTIONS]
     close = difflib.get_close_matches(key, names, n=1)
