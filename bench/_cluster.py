@@ -25,6 +25,8 @@ from rollcheck_localenv.layout import Layout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
+BYTECODE_CACHE = REPO_ROOT / "build" / "bench-bytecode"
+"""Where the children of the bench keep their compiled modules between runs."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Timed:
 
 
 def run_timed(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float = 300) -> Timed:
-    """Run a command to completion. The peak RSS is the child's own (wait4), not the largest child so far."""
+    """Run a command to completion, timed by the wall clock. Its peak_rss_mb is at least the bench's own (wait4
+    carries the parent's high-water mark across exec): for a command's own memory, use run_measured."""
     started = time.perf_counter()
     process = subprocess.Popen(
         list(command), cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -87,18 +90,14 @@ def run_measured(
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment a CI job would give a child: no ROLLCHECK_* or PYTEST_* from the caller."""
+    """The environment a CI job would give a child: no ROLLCHECK_* or PYTEST_* from the caller, and Python's
+    bytecode cached (in BYTECODE_CACHE), as an installed package has it. Without that (PYTHONDONTWRITEBYTECODE
+    in the caller's environment), every run compiled rollcheck's modules and pytest rewrote the plugins' asserts
+    again: seconds a team's CI does not spend, on either side of a comparison."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROLLCHECK_", "PYTEST_"))}
-    env.update(extra)
-    return env
-
-
-def compiled_env(bytecode_cache: Path, **extra: str) -> dict[str, str]:
-    """clean_env, with Python's bytecode cached in `bytecode_cache`, as an installed package has it. Without
-    (PYTHONDONTWRITEBYTECODE in the caller's environment), every run compiled rollcheck's modules, and pytest
-    rewrote the plugins' asserts, again: seconds a team's CI does not spend."""
-    env = clean_env(**extra, PYTHONPYCACHEPREFIX=str(bytecode_cache))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(BYTECODE_CACHE)
+    env.update(extra)
     return env
 
 

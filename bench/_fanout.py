@@ -13,7 +13,7 @@ import httpx
 from _cluster import VENV_BIN
 from _cluster import Cluster
 from _cluster import Timed
-from _cluster import compiled_env
+from _cluster import clean_env
 from _cluster import run_measured
 from _cluster import wait_until
 from _runs import suite_dir
@@ -40,7 +40,7 @@ def fan_out(cluster: Cluster, repeats: int, workdir: Path) -> list[Row]:
         listing = workdir / "fanout-workloads.json"
         listing.write_text(json.dumps(workloads))
         folder = suite_dir(workdir, "fanout", "test_fanout_rollcheck.py", "test_fanout_bare.py")
-        env = compiled_env(workdir / "bytecode", BENCH_FANOUT_WORKLOADS=str(listing))
+        env = clean_env(BENCH_FANOUT_WORKLOADS=str(listing))
         rollcheck = [
             str(VENV_BIN / "rollcheck"),
             "run",

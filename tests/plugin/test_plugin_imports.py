@@ -51,7 +51,7 @@ def only_rollcheck(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_run_without_rollcheck_enabled_loads_no_session_machinery(rollcheck_tester) -> None:
     loaded = _loaded(rollcheck_tester)
     assert "rollcheck.plugins._fixtures" in loaded, "the fixtures are registered in every run"
-    assert sorted(loaded & {*SESSION_MODULES, "httpx"}) == []
+    assert sorted(loaded & {*SESSION_MODULES, "httpx", "rollcheck.act"}) == []
     assert sorted(name for name in loaded if name.split(".")[0] in CLIENT_LIBRARIES) == []
 
 
