@@ -15,16 +15,18 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
-
-import httpx
 
 from .._errors import truncate
 from .._version import __version__
 from ..record import NotificationOutcome
 from ..settings import Settings
+
+if TYPE_CHECKING:  # loaded when a notification is sent: a run that sends none does not pay for httpx
+    import httpx
 
 __all__ = ["BACKOFFS", "Sink", "budget", "deliver", "scrub"]
 
@@ -90,6 +92,8 @@ def deliver(sink: Sink, settings: Settings, *, sleep: Callable[[float], None] = 
     body = json.dumps(sink.payload, ensure_ascii=False).encode("utf-8")
     where = f"{urlsplit(sink.url).hostname}: " if sink.names_host else ""
     attempts = len(BACKOFFS) + 1
+    import httpx
+
     with httpx.HTTPTransport(verify=_verify(settings)) as transport:
         for attempt in range(1, attempts + 1):
             problem, transient, retry_after = _attempt(transport, sink, body, settings.http_timeout)
@@ -119,6 +123,8 @@ def _attempt(
     transport: httpx.HTTPTransport, sink: Sink, body: bytes, timeout: float
 ) -> tuple[str | None, bool, float | None]:
     """One POST: (problem or None, is it transient, the server's Retry-After in seconds)."""
+    import httpx
+
     request = httpx.Request(
         "POST",
         sink.url,

@@ -14,8 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..record import NotificationOutcome
 from ..record import RollbackAction
@@ -34,6 +33,9 @@ from ._event import post_event
 from ._message import slack_payload
 from ._message import summary
 from ._message import wecom_payload
+
+if TYPE_CHECKING:  # only annotations here; httpx is loaded when a notification is sent
+    import httpx
 
 __all__ = ["notify", "notify_due"]
 
