@@ -134,6 +134,17 @@ class Cluster:
             yield name
         finally:
             self.core.delete_namespace(name)
+            # Gone before the next group starts: a hundred pods being stopped is noise no group should measure.
+            wait_until(lambda: self._gone(name), what=f"namespace {name} deleted", timeout=180)
+
+    def _gone(self, namespace: str) -> bool:
+        try:
+            self.core.read_namespace(namespace)
+        except client.ApiException as error:
+            if error.status == 404:
+                return True
+            raise
+        return False
 
     def deploy(self, namespace: str, name: str, version: str, **options: Any) -> None:
         self.apps.create_namespaced_deployment(namespace, demo_deployment(name, version, **options))
