@@ -103,7 +103,7 @@ def render(rows: Sequence[Row]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+        ratio = f"{row.ratio:.3f}x" if row.ratio is not None else ""  # 1.054x must not read as 1.05x
         met = {True: "yes", False: "**no**", None: ""}[row.met]
         peer = row.peer.show() if row.peer is not None else ""
         lines.append(f"| {row.name} | {row.subject.show()} | {row.peer_name} | {peer} | {ratio} | {row.goal} | {met} |")
