@@ -3,15 +3,12 @@ statuses and reports are real), and an outage of a shared component of the local
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +16,7 @@ from localenv_support import REPO_ROOT
 from localenv_support import LocalEnv
 from localenv_support import Releases
 from rollcheck_localenv.layout import Ports
+from rollcheck_runs import RollcheckRun
 
 #: Where scripts/build-binaries keeps the control-plane binaries, read before pytester points HOME at a
 #: temporary directory: `scripts/localenv restart` in a test must find them, not build them again.
@@ -39,18 +37,6 @@ def two_revisions(releases: Releases, name: str, *, progress_deadline: int = 30)
 def image(releases: Releases, name: str) -> str:
     deployment = releases.apps.read_namespaced_deployment(name, releases.namespace)
     return str(deployment.spec.template.spec.containers[0].image)
-
-
-@dataclass
-class Finished:
-    returncode: int
-    stderr: str
-    report_dir: Path
-
-    @property
-    def report(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.report_dir / "report.json").read_text())
-        return data
 
 
 class PluginRun:
@@ -86,16 +72,17 @@ class PluginRun:
                 [*self.argv, *extra], cwd=self.pytester.path, stdout=subprocess.DEVNULL, stderr=stderr
             )
 
-    def finish(self, process: subprocess.Popen[bytes], *, timeout: float = 90) -> Finished:
+    def finish(self, process: subprocess.Popen[bytes], *, timeout: float = 90) -> RollcheckRun:
         try:
             returncode = process.wait(timeout=timeout)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        return Finished(returncode, self.stderr_path.read_text(errors="replace"), self.report_dir)
+        # stdout is not kept: the fault tests read the exit status, the JSON log line and the report.
+        return RollcheckRun(returncode, "", self.stderr_path.read_text(errors="replace"), self.report_dir)
 
-    def run(self, *extra: str, timeout: float = 90) -> Finished:
+    def run(self, *extra: str, timeout: float = 90) -> RollcheckRun:
         return self.finish(self.start(*extra), timeout=timeout)
 
 

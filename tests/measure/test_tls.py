@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import ssl
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from https_loopback import serving_https
 from loopback import answer
 
 from rollcheck import MetricsUnavailable
@@ -20,8 +18,6 @@ from rollcheck.measure import probe_health
 from rollcheck.measure import redact_url
 from rollcheck.measure._http import _verify
 from rollcheck.settings import Settings
-from rollcheck_localenv.pki import create_ca
-from rollcheck_localenv.pki import issue
 
 VECTOR = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}}).encode()
 
@@ -39,17 +35,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def https_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """An HTTPS server with a certificate from a throw-away CA; yields its URL and the CA file."""
-    ca = create_ca(tmp_path / "ca")
-    leaf = issue(ca, tmp_path / "leaf", "server", common_name="loopback", server=True)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(leaf.cert, leaf.key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", ca.cert
-    server.shutdown()
-    server.server_close()
+    with serving_https(tmp_path, _Handler) as (url, ca_file):
+        yield url, ca_file
 
 
 def _probe(settings: Settings) -> bool:

@@ -5,23 +5,19 @@ warned about). Turning verification off for the run is warned about by insecure_
 from __future__ import annotations
 
 import dataclasses
-import ssl
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+from https_loopback import serving_https
 
 from localenv_support import LocalEnv
 from rollcheck.kube import connect
 from rollcheck.notify._deliver import Sink
 from rollcheck.notify._deliver import deliver
 from rollcheck.settings import Settings
-from rollcheck_localenv.pki import create_ca
-from rollcheck_localenv.pki import issue
 
 
 class _Accepting(BaseHTTPRequestHandler):
@@ -39,17 +35,8 @@ class _Accepting(BaseHTTPRequestHandler):
 @pytest.fixture
 def https_receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A notification receiver on HTTPS with a certificate from a throw-away CA; its URL and the CA file."""
-    ca = create_ca(tmp_path / "ca")
-    leaf = issue(ca, tmp_path / "leaf", "server", common_name="loopback", server=True)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(leaf.cert, leaf.key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accepting)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_address[1]}/hook/tlssecret", ca.cert
-    server.shutdown()
-    server.server_close()
+    with serving_https(tmp_path, _Accepting) as (url, ca_file):
+        yield url + "/hook/tlssecret", ca_file
 
 
 def _deliver(url: str, settings: Settings) -> tuple[bool, str | None]:
