@@ -9,9 +9,12 @@ applied fails with 422 instead of applying twice.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,10 +26,25 @@ from ._errors import describe
 from ._errors import http_status
 from ._errors import translate
 
-__all__ = ["RetryPolicy", "call_with_retries", "is_transient"]
+__all__ = ["RetryPolicy", "call_with_retries", "is_transient", "retries_until"]
 
 log = logging.getLogger("rollcheck.kube")
 T = TypeVar("T")
+
+# A deadline on the monotonic clock that retries must not run past; set by whoever waits with a timeout. A
+# context variable, so each thread (serve's workers, a keepalive) has its own.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("rollcheck_retry_deadline", default=None)
+
+
+@contextlib.contextmanager
+def retries_until(deadline: float) -> Iterator[None]:
+    """Within the block, a transient failure is not retried when the backoff would end past `deadline`
+    (time.monotonic()): a wait with a timeout gives up near its timeout, not a whole retry budget later."""
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,10 +84,12 @@ def call_with_retries(
         try:
             return call()
         except CALL_ERRORS as error:
-            if attempt >= policy.attempts or not is_transient(error):
+            delay = _delay(error, policy, attempt) if attempt < policy.attempts else 0.0
+            deadline = _deadline.get()
+            out_of_time = deadline is not None and time.monotonic() + delay >= deadline
+            if attempt >= policy.attempts or not is_transient(error) or out_of_time:
                 # from None: the chained ApiException would print response headers and the whole body in tracebacks.
                 raise translate(error, operation) from None
-            delay = _delay(error, policy, attempt)
             log.warning(
                 "attempt #%d/%d failed; will retry in %.1fs: %s -> %s",
                 attempt,

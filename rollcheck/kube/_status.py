@@ -26,6 +26,7 @@ from ._client import Kube
 from ._errors import UnsupportedKind
 from ._replicasets import POD_TEMPLATE_HASH
 from ._replicasets import parse_revision
+from ._retry import retries_until
 
 __all__ = ["PodProblem", "RolloutStatus", "pod_problems", "pods_restarting", "rollout_status", "wait_for_rollout"]
 
@@ -202,6 +203,16 @@ def wait_for_rollout(
     if kind not in _KINDS.values():
         raise UnsupportedKind(f"{kind.value} targets have no rollout of their own to watch")
     deadline = time.monotonic() + timeout
+    # Every read and watch stops retrying at the deadline, so a hanging API server cannot hold the wait a whole
+    # retry budget (five request timeouts) past its timeout.
+    with retries_until(deadline):
+        return _watch_until(kube, target, namespace, deadline=deadline, timeout=timeout, revision=revision)
+
+
+def _watch_until(
+    kube: Kube, target: TargetRef, namespace: str, *, deadline: float, timeout: float, revision: int | None
+) -> RolloutStatus:
+    kind = target.kind
     selector = f"metadata.name={target.name}"
     status = RolloutStatus(False, False, f'waiting for {kind.value} "{target.name}"')
     while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import pytest
@@ -18,6 +19,7 @@ from rollcheck import KubernetesError
 from rollcheck import NotFound
 from rollcheck.kube import RetryPolicy
 from rollcheck.kube import call_with_retries
+from rollcheck.kube._retry import retries_until
 
 POLICY = RetryPolicy()
 
@@ -110,6 +112,21 @@ def test_connection_errors_are_retried_then_reported_as_cluster_unavailable() ->
         run(call, RetryPolicy(backoffs=(0.0, 0.0)))
 
     assert call.attempts == 3
+
+
+def test_no_retry_outlives_the_deadline_of_the_wait_it_serves() -> None:
+    # A wait with a timeout sets the deadline: a backoff that would end after it is not slept, the error is.
+    with retries_until(time.monotonic() + 0.1):
+        call = FlakyCall(status(503), status(503))
+        with pytest.raises(KubernetesError, match="503"):
+            run(call, RetryPolicy(backoffs=(0.5, 0.5)))
+    assert call.attempts == 1
+    with retries_until(time.monotonic() + 5):
+        call = FlakyCall(status(503), status(503))
+        assert run(call, RetryPolicy(backoffs=(0.5, 0.5)))[0] == "ok"
+    assert call.attempts == 3, "backoffs that fit before the deadline are taken"
+    call = FlakyCall(status(503))
+    assert run(call, RetryPolicy(backoffs=(0.5,)))[0] == "ok", "outside the block there is no deadline"
 
 
 def test_each_retry_is_logged_with_attempt_numbers(caplog: pytest.LogCaptureFixture) -> None:
