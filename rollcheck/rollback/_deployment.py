@@ -166,14 +166,37 @@ class DeploymentRollback:
                     )
                 raise
             except ClusterUnavailable as error:
-                raise RollbackError(
-                    f"the rollback PATCH of deployment {namespace}/{name} got no answer, so whether it was applied "
-                    f"is unknown; check its revision ({error})"
-                ) from None
+                if dry_run:
+                    raise
+                return self._after_a_lost_answer(plan, patch, issued_at, error)
             return AppliedRollback(
                 plan=plan, dry_run=dry_run, patch=patch, issued_at=issued_at, accepted_at=_now(), result=result
             )
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _after_a_lost_answer(
+        self, plan: RollbackPlan, patch: tuple[dict[str, Any], ...], issued_at: datetime.datetime, lost: Exception
+    ) -> AppliedRollback:
+        """Every attempt of the PATCH went unanswered. One read settles what happened when the API server answers
+        it when restored: a PATCH landed, and the rollback goes on to its wait. Otherwise the outcome stays unknown,
+        since a request the API server is still working on may yet apply."""
+        name, namespace = plan.target.name, plan.namespace
+        try:
+            live = self.kube.get_raw("deployment", name, namespace)
+        except ClusterUnavailable:
+            raise RollbackError(
+                f"the rollback PATCH of deployment {namespace}/{name} got no answer, so whether it was applied "
+                f"is unknown; check its revision ({lost})"
+            ) from None
+        if _already_restored(live, plan):
+            log.info("deployment %s/%s was restored although no answer to its PATCH arrived", namespace, name)
+            return AppliedRollback(
+                plan=plan, dry_run=False, patch=patch, issued_at=issued_at, accepted_at=_now(), result=live
+            )
+        raise RollbackError(
+            f"the rollback PATCH of deployment {namespace}/{name} got no answer and a read afterwards did not show "
+            f"it applied, but one still in flight may yet apply; check its revision ({lost})"
+        )
 
     def _refusal(
         self, live: Mapping[str, Any], plan: RollbackPlan, *, dry_run: bool, started_at: datetime.datetime

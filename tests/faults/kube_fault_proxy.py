@@ -40,6 +40,9 @@ class Fault:
     """Forward the request to the API server (so it takes effect), then drop the connection unanswered: an
     answer lost on the way back. `status` is then unused."""
     query_contains: str = ""
+    armed_by: str | None = None
+    """Injected only once a request of this method has reached the proxy (`"PATCH"`: only after the rollback's
+    first PATCH, so the reads before it still get through)."""
 
     def matches(self, method: str, target: str) -> bool:
         path, _, query = target.partition("?")
@@ -95,8 +98,9 @@ class KubeFaultProxy:
 
     def take_fault(self, method: str, target: str) -> Fault | None:
         with self.lock:
+            methods_seen = {seen.method for seen in self.seen}
             for fault in self.faults:
-                if fault.matches(method, target):
+                if fault.matches(method, target) and (fault.armed_by is None or fault.armed_by in methods_seen):
                     fault.times -= 1
                     return fault
         return None

@@ -10,7 +10,8 @@ Kubernetes API: killed during a rollback and restarted
     tests/faults/test_apiserver_outage.py::test_an_outage_while_the_restored_rollout_is_awaited_ends_applied_and_recovered
     tests/faults/test_apiserver_outage.py::test_an_outage_before_the_rollback_is_a_clear_cluster_unavailable_failure
 Kubernetes API: answer to the rollback PATCH lost
-    tests/faults/test_kube_proxy_faults.py::test_an_answer_lost_on_every_attempt_is_a_rollback_of_unknown_outcome
+    tests/faults/test_kube_proxy_faults.py::test_a_patch_whose_every_answer_is_lost_is_read_back_and_counts_as_applied
+    tests/faults/test_kube_proxy_faults.py::test_a_patch_unanswered_and_unreadable_afterwards_is_a_rollback_of_unknown_outcome
     tests/rollback/test_rollback_safety.py::test_a_retried_patch_whose_first_attempt_landed_counts_as_applied
     tests/rollback/test_rollback_safety.py::test_a_lost_answer_on_the_last_attempt_still_counts_as_applied
 Kubernetes API: every read of the restored rollout failing until the rollout timeout

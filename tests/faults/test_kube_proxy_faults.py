@@ -74,7 +74,7 @@ def test_dropped_watches_while_waiting_for_the_restored_rollout_are_watched_agai
     assert any(relist.at > cut[0].at for relist in relists), "after the cut the wait must list the Deployment again"
 
 
-def test_an_answer_lost_on_every_attempt_is_a_rollback_of_unknown_outcome(
+def test_a_patch_whose_every_answer_is_lost_is_read_back_and_counts_as_applied(
     pytester: pytest.Pytester, releases: Releases, proxy: KubeFaultProxy
 ) -> None:
     name = "unanswered"
@@ -86,6 +86,29 @@ def test_an_answer_lost_on_every_attempt_is_a_rollback_of_unknown_outcome(
 
     finished = run.run()
 
+    assert finished.returncode == ExitCode.FAILED, finished.stderr[-3000:]
+    rollback = finished.report["rollback"]
+    assert (rollback["action"], rollback["recovered"], rollback["error"]) == ("rolled_back", True, None)
+    assert rollback["issued_at"] is not None
+    assert len(proxy.injected("PATCH")) == 5, "one PATCH and four retries"
+    assert image(releases, name) == "rollcheck-demo:v1"
+
+
+def test_a_patch_unanswered_and_unreadable_afterwards_is_a_rollback_of_unknown_outcome(
+    pytester: pytest.Pytester, releases: Releases, proxy: KubeFaultProxy
+) -> None:
+    name = "unknowable"
+    two_revisions(releases, name)
+    deployment = f"/namespaces/{releases.namespace}/deployments/{name}"
+    # As above, and from the first PATCH on, every read of the Deployment is lost as well.
+    proxy.faults = [
+        Fault("PATCH", deployment, 0, times=10, forward_first=True),
+        Fault("GET", deployment, 0, times=1000, armed_by="PATCH"),
+    ]
+    run = PluginRun(pytester, kubeconfig=proxy.kubeconfig, namespace=releases.namespace, name=name)
+
+    finished = run.run()
+
     assert finished.returncode == ExitCode.ROLLBACK_FAILED, finished.stderr[-3000:]
     report = finished.report
     rollback = report["rollback"]
@@ -93,7 +116,7 @@ def test_an_answer_lost_on_every_attempt_is_a_rollback_of_unknown_outcome(
     assert rollback["recovered"] is None
     assert "got no answer, so whether it was applied is unknown" in rollback["error"], rollback["error"]
     assert report["exit_code"] == ExitCode.ROLLBACK_FAILED
-    assert len(proxy.injected("PATCH")) == 5, "one PATCH and four retries"
+    assert [seen.injected for seen in proxy.injected("GET") if seen.target.endswith(deployment)][-1] == 0
     # What the record could not know: the first PATCH did land.
     assert image(releases, name) == "rollcheck-demo:v1"
 
