@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from .._errors import ClusterUnavailable
 from .._errors import Conflict
-from .._errors import RollbackError
 from .._errors import RollbackImpossible
 from ..kube import POD_TEMPLATE_HASH
 from ..kube import Kube
@@ -46,6 +46,7 @@ from ._engine import AppliedRollback
 from ._engine import RollbackPlan
 from ._engine import freeze
 from ._engine import frozen_skip
+from ._engine import read_back_after_lost_answers
 from ._engine import skipped
 from ._templates import ANNOTATIONS_TO_SKIP
 from ._templates import MARKER_PREFIX
@@ -168,35 +169,14 @@ class DeploymentRollback:
             except ClusterUnavailable as error:
                 if dry_run:
                     raise
-                return self._after_a_lost_answer(plan, patch, issued_at, error)
+                landed = functools.partial(_already_restored, plan=plan)
+                return read_back_after_lost_answers(
+                    self.kube, plan, restored=landed, patch=patch, issued_at=issued_at, lost=error
+                )
             return AppliedRollback(
                 plan=plan, dry_run=dry_run, patch=patch, issued_at=issued_at, accepted_at=_now(), result=result
             )
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _after_a_lost_answer(
-        self, plan: RollbackPlan, patch: tuple[dict[str, Any], ...], issued_at: datetime.datetime, lost: Exception
-    ) -> AppliedRollback:
-        """Every attempt of the PATCH went unanswered. One read settles what happened when the API server answers
-        it when restored: a PATCH landed, and the rollback goes on to its wait. Otherwise the outcome stays unknown,
-        since a request the API server is still working on may yet apply."""
-        name, namespace = plan.target.name, plan.namespace
-        try:
-            live = self.kube.get_raw("deployment", name, namespace)
-        except ClusterUnavailable:
-            raise RollbackError(
-                f"the rollback PATCH of deployment {namespace}/{name} got no answer, so whether it was applied "
-                f"is unknown; check its revision ({lost})"
-            ) from None
-        if _already_restored(live, plan):
-            log.info("deployment %s/%s was restored although no answer to its PATCH arrived", namespace, name)
-            return AppliedRollback(
-                plan=plan, dry_run=False, patch=patch, issued_at=issued_at, accepted_at=_now(), result=live
-            )
-        raise RollbackError(
-            f"the rollback PATCH of deployment {namespace}/{name} got no answer and a read afterwards did not show "
-            f"it applied, but one still in flight may yet apply; check its revision ({lost})"
-        )
 
     def _refusal(
         self, live: Mapping[str, Any], plan: RollbackPlan, *, dry_run: bool, started_at: datetime.datetime

@@ -11,6 +11,8 @@ if plan.skip_reason is None:
 from __future__ import annotations
 
 import datetime
+import logging
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -18,6 +20,8 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
 
+from .._errors import ClusterUnavailable
+from .._errors import RollbackError
 from ..kube import JSON_PATCH
 from ..kube import Kube
 from ..kube import RolloutStatus
@@ -32,6 +36,9 @@ if TYPE_CHECKING:
     from ..helm import Helm
 
 __all__ = ["AppliedRollback", "RollbackEngine", "RollbackPlan", "engine_for", "freeze", "frozen_skip", "skipped"]
+
+
+log = logging.getLogger("rollcheck.rollback")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +141,43 @@ def skipped(
         accepted_at=datetime.datetime.now(datetime.UTC),
         skip_reason=reason,
         frozen_reason=frozen,
+    )
+
+
+def read_back_after_lost_answers(
+    kube: Kube,
+    plan: RollbackPlan,
+    *,
+    restored: Callable[[Mapping[str, Any]], bool],
+    patch: tuple[dict[str, Any], ...],
+    issued_at: datetime.datetime,
+    lost: Exception,
+) -> AppliedRollback:
+    """Every attempt of the rollback PATCH went unanswered. One read settles what happened when the API server
+    answers it and `restored` says the workload is at the planned template: a PATCH landed, and the rollback goes
+    on to its wait. Otherwise its outcome stays unknown (RollbackError), since a request the API server is still
+    working on may yet apply."""
+    kind, name, namespace = plan.target.kind.value, plan.target.name, plan.namespace
+    try:
+        live = kube.get_raw(kind, name, namespace)
+    except ClusterUnavailable:
+        raise RollbackError(
+            f"the rollback PATCH of {kind} {namespace}/{name} got no answer, so whether it was applied is unknown; "
+            f"check its revision ({lost})"
+        ) from None
+    if not restored(live):
+        raise RollbackError(
+            f"the rollback PATCH of {kind} {namespace}/{name} got no answer and a read afterwards did not show it "
+            f"applied, but one still in flight may yet apply; check its revision ({lost})"
+        )
+    log.info("%s %s/%s was restored although no answer to its PATCH arrived", kind, namespace, name)
+    return AppliedRollback(
+        plan=plan,
+        dry_run=False,
+        patch=patch,
+        issued_at=issued_at,
+        accepted_at=datetime.datetime.now(datetime.UTC),
+        result=live,
     )
 
 

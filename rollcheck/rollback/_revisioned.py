@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from .._errors import ClusterUnavailable
 from .._errors import Conflict
-from .._errors import RollbackError
 from ..kube import STRATEGIC_MERGE_PATCH
 from ..kube import Kube
 from ..kube import RolloutStatus
@@ -47,6 +47,7 @@ from ._engine import AppliedRollback
 from ._engine import RollbackPlan
 from ._engine import freeze
 from ._engine import frozen_skip
+from ._engine import read_back_after_lost_answers
 from ._engine import skipped
 from ._templates import ROLLED_BACK_AT
 from ._templates import ROLLED_BACK_FROM
@@ -159,10 +160,12 @@ class RevisionedRollback:
                     )
                 raise
             except ClusterUnavailable as error:
-                raise RollbackError(
-                    f"the rollback PATCH of {kind} {namespace}/{name} got no answer, so whether it was applied "
-                    f"is unknown; check its revision ({error})"
-                ) from None
+                if dry_run:
+                    raise
+                landed = functools.partial(_already_restored, plan=plan, markers=markers)
+                return read_back_after_lost_answers(
+                    self.kube, plan, restored=landed, patch=(body,), issued_at=issued_at, lost=error
+                )
             return AppliedRollback(
                 plan=plan, dry_run=dry_run, patch=(body,), issued_at=issued_at, accepted_at=_now(), result=result
             )
