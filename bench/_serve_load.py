@@ -35,6 +35,7 @@ from _stats import Row
 from _stats import Series
 from _stats import absolute_row
 from _stats import exact_row
+from alertmanager_webhook import payload
 
 from localenv_support import free_port
 from rollcheck.rollback import ROLLED_BACK_FROM
@@ -181,22 +182,6 @@ def alert(
         "endsAt": "0001-01-01T00:00:00Z",
         "generatorURL": "http://127.0.0.1:19090/graph",
         "fingerprint": fingerprint,
-    }
-
-
-def payload(*alerts: dict[str, Any]) -> dict[str, Any]:
-    """One delivery of a group, as Alertmanager sends it."""
-    return {
-        "receiver": "rollcheck",
-        "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
-        "alerts": list(alerts),
-        "groupLabels": {"alertname": "HighErrorRate"},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://127.0.0.1:19093",
-        "version": "4",
-        "groupKey": '{}:{alertname="HighErrorRate"}',
-        "truncatedAlerts": 0,
     }
 
 

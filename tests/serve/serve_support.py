@@ -35,22 +35,6 @@ def alert(
     }
 
 
-def payload(*alerts: dict[str, Any]) -> dict[str, Any]:
-    """A webhook delivery of `alerts` as one group."""
-    return {
-        "receiver": "rollcheck",
-        "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
-        "alerts": list(alerts),
-        "groupLabels": {"alertname": "HighErrorRate"},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://127.0.0.1:19093",
-        "version": "4",
-        "groupKey": '{}:{alertname="HighErrorRate"}',
-        "truncatedAlerts": 0,
-    }
-
-
 def post(url: str, body: object, *, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response:
     return httpx.post(f"{url}/alertmanager", json=body, headers=AUTH if headers is None else headers, timeout=timeout)
 

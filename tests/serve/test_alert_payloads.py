@@ -6,9 +6,9 @@ import datetime
 import re
 
 import pytest
+from alertmanager_webhook import payload
 from prometheus_client.parser import text_string_to_metric_families
 from serve_support import alert
-from serve_support import payload
 
 from rollcheck.serve import PayloadError
 from rollcheck.serve import ServeMetrics

@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from alertmanager_webhook import payload
 from kubernetes import client
 from serve_support import alert
 from serve_support import image
 from serve_support import metric
-from serve_support import payload
 from serve_support import revision
 
 from localenv_support import LocalEnv

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from alertmanager_webhook import payload
 from serve_support import alert
 from serve_support import image
 from serve_support import inconclusive_suite
-from serve_support import payload
 from serve_support import post
 from serve_support import revision
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from alertmanager_webhook import payload
 from helm_support import HelmRelease
 from helm_support import helm_environment
 from serve_support import alert
-from serve_support import payload
 from serve_support import post
 
 from localenv_support import LocalEnv

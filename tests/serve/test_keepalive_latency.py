@@ -11,9 +11,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+from alertmanager_webhook import payload
 from serve_support import AUTH
 from serve_support import alert
-from serve_support import payload
 
 from rollcheck.serve import ReceiverServer
 

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from alertmanager_webhook import payload
 from kubernetes import client
 from serve_support import AUTH
 from serve_support import TOKEN
 from serve_support import alert
 from serve_support import image
 from serve_support import metric
-from serve_support import payload
 from serve_support import post
 from serve_support import revision
 
